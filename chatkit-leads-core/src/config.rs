@@ -1,0 +1,100 @@
+//! Workflow settings: lease timing, policies, limits. Defaults follow the
+//! seed (SPEC §4, §7, §8).
+
+use std::time::Duration;
+
+use crate::email::{EmailCopy, Envelope};
+use crate::shop::ShopProfile;
+use crate::summary::TranscriptBudget;
+
+/// Lease, cooldown and record lifetime (SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeasePolicy {
+    /// How long one send attempt may hold the thread (default 120 s).
+    pub lease: Duration,
+    /// How long a failed attempt blocks retries (default 60 s).
+    pub error_cooldown: Duration,
+    /// How long records are kept (default 30 days).
+    pub record_ttl: Duration,
+}
+
+impl Default for LeasePolicy {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(120),
+            error_cooldown: Duration::from_secs(60),
+            record_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// When a lead with contact details is sent (SPEC §4 step 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadinessPolicy {
+    /// Send as soon as the customer left a phone number or email.
+    #[default]
+    Always,
+    /// Send only when the summary says `handoff_ready`; otherwise release the
+    /// lease and answer `not_ready`. A failed summary still sends.
+    RequireHandoffReady,
+}
+
+/// What to do when an earlier attempt started delivery and never recorded
+/// the outcome (SPEC §4 step 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DuplicatePolicy {
+    /// Send the lead again, flagged as a possible duplicate.
+    #[default]
+    ResendFlagged,
+    /// Send the shop a short alert instead of the full lead.
+    AlertOnly,
+}
+
+/// Everything the workflow needs besides its ports.
+#[derive(Debug, Clone)]
+pub struct LeadConfig {
+    /// The shop.
+    pub shop: ShopProfile,
+    /// Sender and recipients.
+    pub envelope: Envelope,
+    /// Email wording.
+    pub copy: EmailCopy,
+    /// Lease timing.
+    pub lease: LeasePolicy,
+    /// Readiness policy.
+    pub readiness: ReadinessPolicy,
+    /// Duplicate policy.
+    pub duplicates: DuplicatePolicy,
+    /// Answer `not_idle` while the newest item is younger than this (off by default).
+    pub quiet_period: Option<Duration>,
+    /// Summary timeout; must be shorter than the lease (default 45 s).
+    pub summary_timeout: Duration,
+    /// Most item pages fetched per thread (default 20, as the seed).
+    pub max_item_pages: u32,
+    /// Transcript size sent to the model.
+    pub transcript_budget: TranscriptBudget,
+    /// Model output budget (default 700 tokens).
+    pub max_output_tokens: u32,
+    /// Instructions for the model; `None` uses [`crate::summary::default_instructions`].
+    pub instructions: Option<String>,
+}
+
+impl LeadConfig {
+    /// Defaults for `shop`, sending to `envelope`.
+    pub fn new(shop: ShopProfile, envelope: Envelope) -> Self {
+        Self {
+            shop,
+            envelope,
+            copy: EmailCopy::default(),
+            lease: LeasePolicy::default(),
+            readiness: ReadinessPolicy::default(),
+            duplicates: DuplicatePolicy::default(),
+            quiet_period: None,
+            summary_timeout: Duration::from_secs(45),
+            max_item_pages: 20,
+            transcript_budget: TranscriptBudget::default(),
+            max_output_tokens: 700,
+            instructions: None,
+        }
+    }
+}

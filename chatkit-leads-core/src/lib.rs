@@ -1,0 +1,55 @@
+//! # chatkit-leads-core
+//!
+//! Turn every finished OpenAI ChatKit chat into exactly one useful lead email,
+//! however often and from however many tabs the page fires its trigger.
+//!
+//! This crate holds the whole product without any I/O of its own:
+//!
+//! - **Domain**: [`ThreadId`], [`UserId`], [`LeadRequest`], [`TriggerReason`],
+//!   [`Attribution`], the typed [`LeadOutcome`] for every reason of the HTTP
+//!   contract, and the [`LeadRecord`] with its lease rules ([`record`]).
+//! - **Ports** ([`ports`]): [`ChatKitClient`], [`LeadStore`], [`Mailer`],
+//!   [`Summarizer`] and a [`Clock`]. Adapter crates implement them over
+//!   OpenAI, SQLite, PostgreSQL, DynamoDB, SES and SMTP.
+//! - **Workflow** ([`LeadWorkflow`]): fast path, concurrent fetch, normalise,
+//!   lease, summarise, send, mark — see `docs/architecture.md`.
+//! - **Pieces** used by the workflow and useful alone: [`transcript`],
+//!   [`contact`], [`summary`], [`hours`], [`session`], [`email`].
+//! - **`testkit`** feature: in-memory ports, scripted fakes and the store
+//!   conformance suite every store adapter runs.
+#![forbid(unsafe_code)]
+
+pub mod chatkit;
+pub mod config;
+pub mod contact;
+pub mod email;
+pub mod hours;
+pub mod ids;
+pub mod outcome;
+pub mod ports;
+pub mod record;
+pub mod request;
+pub mod session;
+pub mod shop;
+pub mod summary;
+pub mod text;
+pub mod transcript;
+pub mod workflow;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use config::{DuplicatePolicy, LeadConfig, LeasePolicy, ReadinessPolicy};
+pub use contact::{Contact, EmailAddress, Phone};
+pub use email::{Envelope, OutgoingEmail};
+pub use ids::{IdError, LeaseId, ThreadId, UserId};
+pub use outcome::{ErrorResponse, LeadError, LeadOutcome, LeadResponse, SummaryStatus};
+#[cfg(feature = "tokio-clock")]
+pub use ports::SystemClock;
+pub use ports::{ChatKitClient, ChatKitError, Clock, LeadStore, MailError, Mailer, StoreError, Summarizer, SummaryError};
+pub use record::{LeadRecord, LeadStatus};
+pub use request::{Attribution, LeadRequest, Locale, PageUrl, RequestError, SessionRequest, TriggerReason};
+pub use shop::ShopProfile;
+pub use summary::LeadSummary;
+pub use transcript::Transcript;
+

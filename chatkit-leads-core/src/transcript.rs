@@ -1,0 +1,224 @@
+//! Turning ChatKit thread items into a clean transcript (SPEC §5).
+
+use serde::Serialize;
+
+use crate::chatkit::{AssistantContent, Attachment, ItemKind, ThreadItem, UserContent};
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Speaker {
+    /// The website visitor.
+    Customer,
+    /// The chat agent.
+    Assistant,
+}
+
+/// One message of the transcript.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Who said it.
+    pub speaker: Speaker,
+    /// Unix seconds (the item's `created_at`).
+    pub created_at: i64,
+    /// Normalised text (LF line ends, at most one blank line in a row, trimmed).
+    pub text: String,
+}
+
+// Transcripts are customer data: keep them out of logs even by accident.
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("speaker", &self.speaker)
+            .field("created_at", &self.created_at)
+            .field("text", &format_args!("[{} chars]", self.text.chars().count()))
+            .finish()
+    }
+}
+
+/// A file the customer shared, with a link that is known to be http(s).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SharedFile {
+    /// File name (untrusted, single line).
+    pub name: String,
+    /// MIME type (untrusted, single line).
+    pub mime_type: String,
+    /// http or https URL.
+    pub url: String,
+}
+
+impl std::fmt::Debug for SharedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedFile")
+            .field("mime_type", &self.mime_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The normalised conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transcript {
+    /// Messages in item order, empty ones dropped.
+    pub messages: Vec<Message>,
+    /// Customer attachments with http(s) links, deduplicated by URL.
+    pub attachments: Vec<SharedFile>,
+    /// `created_at` of the newest item of any type (for the quiet period).
+    pub last_activity_at: Option<i64>,
+}
+
+impl Transcript {
+    /// Normalises items in the order given (ChatKit `order=asc`).
+    ///
+    /// ```
+    /// use chatkit_leads_core::{chatkit::ThreadItem, Transcript};
+    /// let items: Vec<ThreadItem> = serde_json::from_str(r#"[
+    ///   {"id":"1","type":"chatkit.user_message","created_at":1,
+    ///    "content":[{"type":"input_text","text":"Hi\r\n\r\n\r\nthere "}]},
+    ///   {"id":"2","type":"chatkit.widget","created_at":2}
+    /// ]"#).unwrap();
+    /// let t = Transcript::from_items(&items);
+    /// assert_eq!(t.messages[0].text, "Hi\n\nthere");
+    /// assert_eq!(t.last_activity_at, Some(2));
+    /// ```
+    pub fn from_items(items: &[ThreadItem]) -> Self {
+        let mut transcript = Self::default();
+        for item in items {
+            transcript.last_activity_at = transcript.last_activity_at.max(Some(item.created_at));
+            let (speaker, text) = match &item.kind {
+                ItemKind::UserMessage { content, attachments } => {
+                    (Speaker::Customer, transcript.user_text(content, attachments))
+                }
+                ItemKind::AssistantMessage { content } => {
+                    let parts = content.iter().filter_map(|part| match part {
+                        AssistantContent::OutputText { text } => Some(text.as_str()),
+                        AssistantContent::Other => None,
+                    });
+                    (Speaker::Assistant, join_lines(parts))
+                }
+                ItemKind::Other => continue,
+            };
+            let text = normalize_whitespace(&text);
+            if !text.is_empty() {
+                transcript.messages.push(Message {
+                    speaker,
+                    created_at: item.created_at,
+                    text,
+                });
+            }
+        }
+        transcript
+    }
+
+    fn user_text(&mut self, content: &[UserContent], attachments: &[Attachment]) -> String {
+        let parts = content.iter().filter_map(|part| match part {
+            UserContent::InputText { text } | UserContent::QuotedText { text } => Some(text.as_str()),
+            UserContent::Other => None,
+        });
+        let mut text = join_lines(parts);
+        for attachment in attachments {
+            let name = crate::text::single_line(attachment.name.as_deref().unwrap_or("file"));
+            let mime = crate::text::single_line(attachment.mime_type.as_deref().unwrap_or("unknown"));
+            let url = attachment.preview_url.as_deref().map(str::trim).unwrap_or("");
+            text.push_str(&format!("\nAttachment: {name} ({mime}) {url}"));
+            if is_http_url(url) && !self.attachments.iter().any(|a| a.url == url) {
+                self.attachments.push(SharedFile {
+                    name,
+                    mime_type: mime,
+                    url: url.to_owned(),
+                });
+            }
+        }
+        text
+    }
+
+    /// Customer messages only.
+    pub fn customer_messages(&self) -> impl Iterator<Item = &Message> {
+        self.messages.iter().filter(|m| m.speaker == Speaker::Customer)
+    }
+
+    /// Whether the customer has said anything.
+    pub fn has_customer_message(&self) -> bool {
+        self.customer_messages().next().is_some()
+    }
+}
+
+/// Whether `url` is an absolute http or https URL with a host.
+pub fn is_http_url(url: &str) -> bool {
+    url::Url::parse(url)
+        .map(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .unwrap_or(false)
+}
+
+fn join_lines<'a>(parts: impl Iterator<Item = &'a str>) -> String {
+    parts.collect::<Vec<_>>().join("\n")
+}
+
+/// CRLF/CR → LF, three or more newlines → two, trimmed.
+fn normalize_whitespace(text: &str) -> String {
+    let unified = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut out = String::with_capacity(unified.len());
+    let mut newlines = 0;
+    for c in unified.trim().chars() {
+        if c == '\n' {
+            newlines += 1;
+            if newlines <= 2 {
+                out.push(c);
+            }
+        } else {
+            newlines = 0;
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(json: serde_json::Value) -> Vec<ThreadItem> {
+        serde_json::from_value(json).expect("items")
+    }
+
+    #[test]
+    fn quoted_and_input_text_are_joined_by_newlines() {
+        let t = Transcript::from_items(&items(serde_json::json!([
+            {"id":"1","type":"chatkit.user_message","created_at":1,"content":[
+                {"type":"quoted_text","text":"What's your timeline?"},
+                {"type":"input_text","text":"Two weeks"}]}
+        ])));
+        assert_eq!(t.messages[0].text, "What's your timeline?\nTwo weeks");
+    }
+
+    #[test]
+    fn only_http_attachments_are_collected_once() {
+        let t = Transcript::from_items(&items(serde_json::json!([
+            {"id":"1","type":"chatkit.user_message","created_at":1,"content":[],"attachments":[
+                {"name":"a.jpg","mime_type":"image/jpeg","preview_url":"https://x.test/a.jpg"},
+                {"name":"a.jpg","mime_type":"image/jpeg","preview_url":"https://x.test/a.jpg"},
+                {"name":"b","mime_type":"text/html","preview_url":"data:text/html,hi"},
+                {"name":"c","mime_type":"image/png","preview_url":"javascript:alert(1)"}]}
+        ])));
+        assert_eq!(t.attachments.len(), 1);
+        assert_eq!(t.messages.len(), 1, "attachment lines keep the message");
+    }
+
+    #[test]
+    fn empty_messages_are_dropped_and_whitespace_collapsed() {
+        let t = Transcript::from_items(&items(serde_json::json!([
+            {"id":"1","type":"chatkit.assistant_message","created_at":1,"content":[{"type":"output_text","text":"  \r\n "}]},
+            {"id":"2","type":"chatkit.assistant_message","created_at":2,"content":[{"type":"output_text","text":"a\r\n\r\n\r\n\r\nb"}]}
+        ])));
+        assert_eq!(t.messages.len(), 1);
+        assert_eq!(t.messages[0].text, "a\n\nb");
+    }
+
+    #[test]
+    fn message_debug_hides_text() {
+        let m = Message {
+            speaker: Speaker::Customer,
+            created_at: 0,
+            text: "call me at 408 555 0142".into(),
+        };
+        assert!(!format!("{m:?}").contains("408"));
+    }
+}
