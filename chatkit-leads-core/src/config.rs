@@ -98,3 +98,45 @@ impl LeadConfig {
         }
     }
 }
+
+/// A setting combination the workflow refuses at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The summary could outlive the lease, letting a second sender in.
+    #[error("summary timeout ({timeout:?}) must be shorter than the lease ({lease:?})")]
+    SummaryOutlivesLease {
+        /// Configured summary timeout.
+        timeout: Duration,
+        /// Configured lease.
+        lease: Duration,
+    },
+    /// At least one page of items must be read.
+    #[error("max_item_pages must be at least 1")]
+    NoItemPages,
+    /// Nobody would receive the leads.
+    #[error("the envelope has no recipients")]
+    NoRecipients,
+    /// The shop profile is incomplete.
+    #[error(transparent)]
+    Shop(#[from] crate::shop::ShopError),
+}
+
+impl LeadConfig {
+    /// Checks the settings against each other.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.summary_timeout >= self.lease.lease {
+            return Err(ConfigError::SummaryOutlivesLease {
+                timeout: self.summary_timeout,
+                lease: self.lease.lease,
+            });
+        }
+        if self.max_item_pages == 0 {
+            return Err(ConfigError::NoItemPages);
+        }
+        if self.envelope.to.is_empty() {
+            return Err(ConfigError::NoRecipients);
+        }
+        self.shop.validate()?;
+        Ok(())
+    }
+}

@@ -22,9 +22,8 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 // then a digit), continues with digits and the punctuation people put in
 // numbers (single spaces, dots, dashes, parentheses, slashes), and ends in a
 // digit. The digit count decides afterwards.
-static PHONE_RUN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[+(]?\d(?:[\d().\-/]| [\d(+])*\d").expect("static regex")
-});
+static PHONE_RUN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[+(]?\d(?:[\d().\-/]| [\d(+])*\d").expect("static regex"));
 
 /// A customer phone number as written and as digits.
 #[derive(Clone, PartialEq, Eq)]
@@ -46,12 +45,10 @@ impl Phone {
     pub fn parse(raw: &str) -> Option<Self> {
         let folded = fold(raw);
         let digits: String = folded.chars().filter(char::is_ascii_digit).collect();
-        (10..=15)
-            .contains(&digits.len())
-            .then(|| Self {
-                display: crate::text::single_line(&folded),
-                digits,
-            })
+        (10..=15).contains(&digits.len()).then(|| Self {
+            display: crate::text::single_line(&folded),
+            digits,
+        })
     }
 
     /// A `tel:`/`sms:` target: 10 digits → `+1…`, 11 starting with 1 → `+…`,
@@ -132,7 +129,9 @@ impl Contact {
         for message in transcript.customer_messages() {
             let text = fold(&message.text);
             if contact.email.is_none() {
-                contact.email = EMAIL.find(&text).map(|m| EmailAddress(m.as_str().to_owned()));
+                contact.email = EMAIL
+                    .find(&text)
+                    .map(|m| EmailAddress(m.as_str().to_owned()));
             }
             if contact.phone.is_none() {
                 contact.phone = find_phone(&text, shop_phone);
@@ -144,8 +143,8 @@ impl Contact {
         contact
     }
 
-    /// Fills gaps in `preferred` (the model's values) from `self` (the regex
-    /// scan): a plausible model value wins, the scan fills the rest.
+    /// Fills the gaps in `self` (the model's plausible values) from
+    /// `fallback` (the regex scan): the model wins, the scan fills the rest.
     pub fn or(self, fallback: Contact) -> Contact {
         Contact {
             phone: self.phone.or(fallback.phone),
@@ -194,28 +193,46 @@ mod tests {
 
     #[test]
     fn skips_the_shops_own_number() {
-        let t = transcript(&[(Speaker::Customer, "I called 408-379-3820, reach me at (408) 555-0142.")]);
+        let t = transcript(&[(
+            Speaker::Customer,
+            "I called 408-379-3820, reach me at (408) 555-0142.",
+        )]);
         let c = Contact::extract(&t, &shop());
-        assert_eq!(c.phone.map(|p| p.display), Some("(408) 555-0142".to_owned()));
+        assert_eq!(
+            c.phone.map(|p| p.display),
+            Some("(408) 555-0142".to_owned())
+        );
     }
 
     #[test]
     fn ignores_assistant_messages() {
-        let t = transcript(&[(Speaker::Assistant, "Email us at shop@example.com or 650 555 0100")]);
+        let t = transcript(&[(
+            Speaker::Assistant,
+            "Email us at shop@example.com or 650 555 0100",
+        )]);
         assert_eq!(Contact::extract(&t, &shop()), Contact::default());
     }
 
     #[test]
     fn reads_arabic_indic_and_full_width_digits() {
         let t = transcript(&[(Speaker::Customer, "رقمي ٦٥٠٥٥٥٠١٩٩")]);
-        assert_eq!(Contact::extract(&t, &shop()).phone.map(|p| p.digits), Some("6505550199".into()));
+        assert_eq!(
+            Contact::extract(&t, &shop()).phone.map(|p| p.digits),
+            Some("6505550199".into())
+        );
         let t = transcript(&[(Speaker::Customer, "電話（６５０）５５５－０１９９です")]);
-        assert_eq!(Contact::extract(&t, &shop()).phone.map(|p| p.digits), Some("6505550199".into()));
+        assert_eq!(
+            Contact::extract(&t, &shop()).phone.map(|p| p.digits),
+            Some("6505550199".into())
+        );
     }
 
     #[test]
     fn zero_width_characters_do_not_join_or_split_contacts() {
-        let t = transcript(&[(Speaker::Customer, "email: victim@example.com\u{200b} thanks, 650\u{200b}555\u{200d}0199")]);
+        let t = transcript(&[(
+            Speaker::Customer,
+            "email: victim@example.com\u{200b} thanks, 650\u{200b}555\u{200d}0199",
+        )]);
         let c = Contact::extract(&t, &shop());
         assert_eq!(c.email.map(|e| e.0), Some("victim@example.com".into()));
         assert_eq!(c.phone.map(|p| p.digits), Some("6505550199".into()));
@@ -223,7 +240,10 @@ mod tests {
 
     #[test]
     fn short_and_overlong_digit_runs_are_not_phones() {
-        let t = transcript(&[(Speaker::Customer, "part 1001. year 2016, order 1234567890123456789")]);
+        let t = transcript(&[(
+            Speaker::Customer,
+            "part 1001. year 2016, order 1234567890123456789",
+        )]);
         assert_eq!(Contact::extract(&t, &shop()).phone, None);
     }
 

@@ -30,7 +30,15 @@ impl WeeklyHours {
         };
         let weekday = day(8, 17);
         Self {
-            days: [weekday, weekday, weekday, weekday, weekday, day(8, 14), None],
+            days: [
+                weekday,
+                weekday,
+                weekday,
+                weekday,
+                weekday,
+                day(8, 14),
+                None,
+            ],
         }
     }
 }

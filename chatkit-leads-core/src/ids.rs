@@ -39,7 +39,9 @@ impl ThreadId {
 
     /// Validates `raw` as a thread id.
     pub fn parse(raw: &str) -> Result<Self, IdError> {
-        let suffix = raw.strip_prefix(Self::PREFIX).ok_or(IdError::InvalidThreadId)?;
+        let suffix = raw
+            .strip_prefix(Self::PREFIX)
+            .ok_or(IdError::InvalidThreadId)?;
         let valid = !suffix.is_empty()
             && suffix.len() <= Self::MAX_SUFFIX_LEN
             && suffix

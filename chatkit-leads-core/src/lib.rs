@@ -46,10 +46,15 @@ pub use ids::{IdError, LeaseId, ThreadId, UserId};
 pub use outcome::{ErrorResponse, LeadError, LeadOutcome, LeadResponse, SummaryStatus};
 #[cfg(feature = "tokio-clock")]
 pub use ports::SystemClock;
-pub use ports::{ChatKitClient, ChatKitError, Clock, LeadStore, MailError, Mailer, StoreError, Summarizer, SummaryError};
+pub use ports::{
+    ChatKitClient, ChatKitError, Clock, LeadStore, MailError, Mailer, StoreError, Summarizer,
+    SummaryError,
+};
 pub use record::{LeadRecord, LeadStatus};
-pub use request::{Attribution, LeadRequest, Locale, PageUrl, RequestError, SessionRequest, TriggerReason};
+pub use request::{
+    Attribution, LeadRequest, Locale, PageUrl, RequestError, SessionRequest, TriggerReason,
+};
 pub use shop::ShopProfile;
 pub use summary::LeadSummary;
 pub use transcript::Transcript;
-
+pub use workflow::{LeadWorkflow, Ports};

@@ -107,7 +107,9 @@ impl LeadOutcome {
             Self::Cooldown { retry_after } | Self::NotIdle { retry_after } => {
                 response.retry_after = Some(*retry_after);
             }
-            Self::NotReady { missing_info, .. } => response.missing_info = Some(missing_info.clone()),
+            Self::NotReady { missing_info, .. } => {
+                response.missing_info = Some(missing_info.clone())
+            }
             Self::InProgress | Self::EmptyThread | Self::MissingContact => {}
         }
         response
@@ -206,7 +208,11 @@ mod tests {
                 "idle",
                 true,
             ),
-            (LeadOutcome::AlreadySent { sent_at: Some(1) }, "already_sent", true),
+            (
+                LeadOutcome::AlreadySent { sent_at: Some(1) },
+                "already_sent",
+                true,
+            ),
             (LeadOutcome::InProgress, "in_progress", false),
             (LeadOutcome::Cooldown { retry_after: 5 }, "cooldown", false),
             (LeadOutcome::EmptyThread, "empty_thread", false),
@@ -223,15 +229,25 @@ mod tests {
         ];
         for (outcome, reason, sent) in cases {
             let r = outcome.to_response();
-            assert_eq!((r.reason.as_str(), r.sent, r.ok), (reason, sent, true), "{outcome:?}");
+            assert_eq!(
+                (r.reason.as_str(), r.sent, r.ok),
+                (reason, sent, true),
+                "{outcome:?}"
+            );
         }
     }
 
     #[test]
     fn response_carries_the_extra_field_of_each_outcome() {
         let json = |o: LeadOutcome| serde_json::to_value(o.to_response()).expect("json");
-        assert_eq!(json(LeadOutcome::AlreadySent { sent_at: Some(7) })["sent_at"], 7);
-        assert_eq!(json(LeadOutcome::NotIdle { retry_after: 9 })["retry_after"], 9);
+        assert_eq!(
+            json(LeadOutcome::AlreadySent { sent_at: Some(7) })["sent_at"],
+            7
+        );
+        assert_eq!(
+            json(LeadOutcome::NotIdle { retry_after: 9 })["retry_after"],
+            9
+        );
         assert!(json(LeadOutcome::InProgress).get("message_id").is_none());
     }
 }

@@ -62,7 +62,11 @@ pub trait ChatKitClient: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<ThreadItem>, ChatKitError>;
     /// `GET /v1/chatkit/threads?user=…` for one page.
-    async fn list_threads(&self, user: &UserId, page: &PageRequest) -> Result<Page<Thread>, ChatKitError>;
+    async fn list_threads(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> Result<Page<Thread>, ChatKitError>;
 }
 
 /// A lead store could not be reached or returned something unreadable.
@@ -97,7 +101,8 @@ pub trait LeadStore: Send + Sync {
     /// Marks the attempt failed; the lock becomes the cooldown.
     async fn mark_error(&self, lease: &LeaseToken, mark: &ErrorMark) -> Result<bool, StoreError>;
     /// Gives the lease back before delivery (`lock_expires_at = now`).
-    async fn release(&self, lease: &LeaseToken, now: i64, reason: &str) -> Result<bool, StoreError>;
+    async fn release(&self, lease: &LeaseToken, now: i64, reason: &str)
+    -> Result<bool, StoreError>;
 }
 
 /// The mail provider did not take the message.
@@ -211,7 +216,11 @@ impl<T: ChatKitClient + ?Sized> ChatKitClient for Arc<T> {
     ) -> Result<Page<ThreadItem>, ChatKitError> {
         (**self).list_items(thread_id, page).await
     }
-    async fn list_threads(&self, user: &UserId, page: &PageRequest) -> Result<Page<Thread>, ChatKitError> {
+    async fn list_threads(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> Result<Page<Thread>, ChatKitError> {
         (**self).list_threads(user, page).await
     }
 }
@@ -233,7 +242,12 @@ impl<T: LeadStore + ?Sized> LeadStore for Arc<T> {
     async fn mark_error(&self, lease: &LeaseToken, mark: &ErrorMark) -> Result<bool, StoreError> {
         (**self).mark_error(lease, mark).await
     }
-    async fn release(&self, lease: &LeaseToken, now: i64, reason: &str) -> Result<bool, StoreError> {
+    async fn release(
+        &self,
+        lease: &LeaseToken,
+        now: i64,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
         (**self).release(lease, now, reason).await
     }
 }

@@ -231,7 +231,11 @@ pub mod rules {
     }
 
     /// Marks the attempt failed with a cooldown, if `lease_id` still holds it.
-    pub fn mark_error(rec: &LeadRecord, lease_id: &LeaseId, mark: &ErrorMark) -> Option<LeadRecord> {
+    pub fn mark_error(
+        rec: &LeadRecord,
+        lease_id: &LeaseId,
+        mark: &ErrorMark,
+    ) -> Option<LeadRecord> {
         holds(rec, lease_id).then(|| LeadRecord {
             status: LeadStatus::Error,
             lock_expires_at: mark.retry_at,
@@ -248,7 +252,12 @@ pub mod rules {
 
     /// Gives the lease back before delivery: the lock expires at `now`, so
     /// the next trigger may acquire at once.
-    pub fn release(rec: &LeadRecord, lease_id: &LeaseId, now: i64, reason: &str) -> Option<LeadRecord> {
+    pub fn release(
+        rec: &LeadRecord,
+        lease_id: &LeaseId,
+        now: i64,
+        reason: &str,
+    ) -> Option<LeadRecord> {
         holds(rec, lease_id).then(|| LeadRecord {
             lock_expires_at: now,
             updated_at: now,

@@ -38,7 +38,11 @@ impl RequestError {
             serde_json::error::Category::Data => "unexpected field type",
             serde_json::error::Category::Eof => "unexpected end of input",
         };
-        Self::InvalidJson(format!("{kind} at line {} column {}", err.line(), err.column()))
+        Self::InvalidJson(format!(
+            "{kind} at line {} column {}",
+            err.line(),
+            err.column()
+        ))
     }
 }
 
@@ -116,9 +120,9 @@ impl Locale {
             (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
         let rest: Vec<&str> = parts.collect();
         let rest_ok = rest.len() <= 5
-            && rest
-                .iter()
-                .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+            && rest.iter().all(|p| {
+                (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric())
+            });
         (primary_ok && rest_ok).then(|| Self(raw.to_owned()))
     }
 
@@ -242,8 +246,12 @@ impl Attribution {
     }
 
     fn from_body(body: AttributionBody) -> Self {
-        let field = |v: Option<serde_json::Value>| scalar(v).and_then(|s| bounded(&single_line(&s), Self::MAX_FIELD_LEN));
-        let url = |v: Option<serde_json::Value>| scalar(v).and_then(|s| bounded(&single_line(&s), Self::MAX_URL_LEN));
+        let field = |v: Option<serde_json::Value>| {
+            scalar(v).and_then(|s| bounded(&single_line(&s), Self::MAX_FIELD_LEN))
+        };
+        let url = |v: Option<serde_json::Value>| {
+            scalar(v).and_then(|s| bounded(&single_line(&s), Self::MAX_URL_LEN))
+        };
         Self {
             gclid: field(body.gclid),
             gbraid: field(body.gbraid),
@@ -420,7 +428,10 @@ mod tests {
 
     #[test]
     fn missing_and_non_string_thread_ids_are_refused() {
-        assert_eq!(LeadRequest::from_json(b"{}"), Err(RequestError::MissingThreadId));
+        assert_eq!(
+            LeadRequest::from_json(b"{}"),
+            Err(RequestError::MissingThreadId)
+        );
         assert!(matches!(
             LeadRequest::from_json(br#"{"threadId": 5}"#),
             Err(RequestError::InvalidId(IdError::InvalidThreadId))
@@ -447,13 +458,19 @@ mod tests {
         assert_eq!(req.reason.as_str(), "custom reason");
         assert_eq!(req.attribution.utm_source.as_deref(), Some("google"));
         assert_eq!(req.attribution.device_type, Some(DeviceType::Mobile));
-        assert_eq!(req.attribution.first_touch_ts.as_deref(), Some("1767304800"));
+        assert_eq!(
+            req.attribution.first_touch_ts.as_deref(),
+            Some("1767304800")
+        );
         assert_eq!(req.attribution.gclid, None);
     }
 
     #[test]
     fn known_triggers_map_to_variants_and_long_custom_ones_are_cut() {
-        assert_eq!(TriggerReason::parse(Some("pagehide")), TriggerReason::Pagehide);
+        assert_eq!(
+            TriggerReason::parse(Some("pagehide")),
+            TriggerReason::Pagehide
+        );
         assert_eq!(TriggerReason::parse(None), TriggerReason::Manual);
         let long = "x".repeat(100);
         assert_eq!(TriggerReason::parse(Some(&long)).as_str().len(), 64);
@@ -471,9 +488,16 @@ mod tests {
 
     #[test]
     fn session_body_ignores_current_and_accepts_empty() {
-        assert_eq!(SessionRequest::from_json(b""), Ok(SessionRequest::default()));
-        let req = SessionRequest::from_json(br#"{"current":{"a":[1]},"user":"anon_1","locale":"es"}"#)
-            .expect("valid");
-        assert_eq!(req.user.map(|u| u.as_str().to_owned()).as_deref(), Some("anon_1"));
+        assert_eq!(
+            SessionRequest::from_json(b""),
+            Ok(SessionRequest::default())
+        );
+        let req =
+            SessionRequest::from_json(br#"{"current":{"a":[1]},"user":"anon_1","locale":"es"}"#)
+                .expect("valid");
+        assert_eq!(
+            req.user.map(|u| u.as_str().to_owned()).as_deref(),
+            Some("anon_1")
+        );
     }
 }

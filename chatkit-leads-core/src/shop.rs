@@ -94,7 +94,8 @@ impl BrandColor {
         let ok = raw.len() == 7
             && raw.starts_with('#')
             && raw[1..].bytes().all(|b| b.is_ascii_hexdigit());
-        ok.then(|| Self(raw.to_owned())).ok_or(ShopError::InvalidBrandColor)
+        ok.then(|| Self(raw.to_owned()))
+            .ok_or(ShopError::InvalidBrandColor)
     }
 
     /// The colour, e.g. `#8B1E1E`.

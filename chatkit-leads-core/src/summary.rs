@@ -300,7 +300,13 @@ mod tests {
             customer_email: Some("not-an-email".into()),
             summary: "  padded  ".into(),
             next_steps: (0..12).map(|i| format!("step {i}")).collect(),
-            call_script_prompts: vec!["q0?".into(), " ".into(), "q1?".into(), "q2?".into(), "q3?".into()],
+            call_script_prompts: vec![
+                "q0?".into(),
+                " ".into(),
+                "q1?".into(),
+                "q2?".into(),
+                "q3?".into(),
+            ],
             vehicle: Some("   ".into()),
             ..LeadSummary::default()
         };
@@ -346,12 +352,17 @@ mod tests {
     #[test]
     fn short_transcripts_are_kept_whole() {
         let p = vec!["Customer: hi".to_owned(), "Roxana: hello".to_owned()];
-        assert_eq!(trim_transcript(&p, TranscriptBudget::default()), "Customer: hi\n\nRoxana: hello");
+        assert_eq!(
+            trim_transcript(&p, TranscriptBudget::default()),
+            "Customer: hi\n\nRoxana: hello"
+        );
     }
 
     #[test]
     fn long_transcripts_keep_the_start_and_the_newest_messages() {
-        let p: Vec<String> = (0..400).map(|i| format!("Customer: message {i:03} {}", "x".repeat(60))).collect();
+        let p: Vec<String> = (0..400)
+            .map(|i| format!("Customer: message {i:03} {}", "x".repeat(60)))
+            .collect();
         let budget = TranscriptBudget::default();
         let out = trim_transcript(&p, budget);
         assert!(out.chars().count() <= budget.max_chars);

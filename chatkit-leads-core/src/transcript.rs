@@ -30,7 +30,10 @@ impl std::fmt::Debug for Message {
         f.debug_struct("Message")
             .field("speaker", &self.speaker)
             .field("created_at", &self.created_at)
-            .field("text", &format_args!("[{} chars]", self.text.chars().count()))
+            .field(
+                "text",
+                &format_args!("[{} chars]", self.text.chars().count()),
+            )
             .finish()
     }
 }
@@ -84,9 +87,13 @@ impl Transcript {
         for item in items {
             transcript.last_activity_at = transcript.last_activity_at.max(Some(item.created_at));
             let (speaker, text) = match &item.kind {
-                ItemKind::UserMessage { content, attachments } => {
-                    (Speaker::Customer, transcript.user_text(content, attachments))
-                }
+                ItemKind::UserMessage {
+                    content,
+                    attachments,
+                } => (
+                    Speaker::Customer,
+                    transcript.user_text(content, attachments),
+                ),
                 ItemKind::AssistantMessage { content } => {
                     let parts = content.iter().filter_map(|part| match part {
                         AssistantContent::OutputText { text } => Some(text.as_str()),
@@ -110,14 +117,21 @@ impl Transcript {
 
     fn user_text(&mut self, content: &[UserContent], attachments: &[Attachment]) -> String {
         let parts = content.iter().filter_map(|part| match part {
-            UserContent::InputText { text } | UserContent::QuotedText { text } => Some(text.as_str()),
+            UserContent::InputText { text } | UserContent::QuotedText { text } => {
+                Some(text.as_str())
+            }
             UserContent::Other => None,
         });
         let mut text = join_lines(parts);
         for attachment in attachments {
             let name = crate::text::single_line(attachment.name.as_deref().unwrap_or("file"));
-            let mime = crate::text::single_line(attachment.mime_type.as_deref().unwrap_or("unknown"));
-            let url = attachment.preview_url.as_deref().map(str::trim).unwrap_or("");
+            let mime =
+                crate::text::single_line(attachment.mime_type.as_deref().unwrap_or("unknown"));
+            let url = attachment
+                .preview_url
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or("");
             text.push_str(&format!("\nAttachment: {name} ({mime}) {url}"));
             if is_http_url(url) && !self.attachments.iter().any(|a| a.url == url) {
                 self.attachments.push(SharedFile {
@@ -132,7 +146,9 @@ impl Transcript {
 
     /// Customer messages only.
     pub fn customer_messages(&self) -> impl Iterator<Item = &Message> {
-        self.messages.iter().filter(|m| m.speaker == Speaker::Customer)
+        self.messages
+            .iter()
+            .filter(|m| m.speaker == Speaker::Customer)
     }
 
     /// Whether the customer has said anything.

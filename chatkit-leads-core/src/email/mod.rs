@@ -139,7 +139,18 @@ pub fn render(input: &LeadEmailInput<'_>) -> RenderedEmail {
 }
 
 /// Encodes a rendered email as a MIME message.
-pub fn build(rendered: &RenderedEmail, envelope: &Envelope, reply_to: Option<&EmailAddress>) -> OutgoingEmail {
+pub fn build(
+    rendered: &RenderedEmail,
+    envelope: &Envelope,
+    reply_to: Option<&EmailAddress>,
+) -> OutgoingEmail {
     let _ = (rendered, envelope, reply_to);
     unimplemented!("MIME building is being written")
+}
+
+/// Renders the short alert sent instead of a full lead when an earlier
+/// delivery may have succeeded and the duplicate policy is alert-only.
+pub fn render_delivery_alert(input: &LeadEmailInput<'_>) -> RenderedEmail {
+    let _ = input;
+    unimplemented!("alert rendering is being written")
 }
