@@ -2,7 +2,9 @@
 
 use chatkit_leads_benches::load_thread;
 use chatkit_leads_core::email::{self, Diagnostics, EmailCopy, LeadEmailInput};
-use chatkit_leads_core::{Contact, EmailAddress, Envelope, LeadRequest, ShopProfile, ThreadId, Transcript, TriggerReason};
+use chatkit_leads_core::{
+    Contact, EmailAddress, Envelope, LeadRequest, ShopProfile, ThreadId, Transcript, TriggerReason,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
@@ -10,7 +12,10 @@ fn pipeline(c: &mut Criterion) {
     let (thread, items) = load_thread("cthr_fx_long_pages");
     let shop = ShopProfile::seed();
     let copy = EmailCopy::default();
-    let request = LeadRequest::new(ThreadId::parse("cthr_fx_long_pages").expect("id"), TriggerReason::Idle);
+    let request = LeadRequest::new(
+        ThreadId::parse("cthr_fx_long_pages").expect("id"),
+        TriggerReason::Idle,
+    );
     let envelope = Envelope {
         from: EmailAddress::parse("leads@example.com").expect("from"),
         from_name: Some(shop.name.clone()),
@@ -21,7 +26,9 @@ fn pipeline(c: &mut Criterion) {
         ..Diagnostics::default()
     };
 
-    c.bench_function("normalise 255 items", |b| b.iter(|| Transcript::from_items(black_box(&items))));
+    c.bench_function("normalise 255 items", |b| {
+        b.iter(|| Transcript::from_items(black_box(&items)))
+    });
     let transcript = Transcript::from_items(&items);
     c.bench_function("extract contact (229 messages)", |b| {
         b.iter(|| Contact::extract(black_box(&transcript), &shop.phone))

@@ -4,15 +4,22 @@
 use std::sync::Arc;
 
 use chatkit_leads_benches::fixtures;
-use chatkit_leads_core::testkit::{ManualClock, MemoryStore, RecordingMailer, ScriptedChatKit, ScriptedSummarizer, SummaryScript};
+use chatkit_leads_core::testkit::{
+    ManualClock, MemoryStore, RecordingMailer, ScriptedChatKit, ScriptedSummarizer, SummaryScript,
+};
 use chatkit_leads_core::{
-    EmailAddress, Envelope, LeadConfig, LeadRequest, LeadSummary, LeadWorkflow, Ports, ShopProfile, ThreadId,
-    TriggerReason,
+    EmailAddress, Envelope, LeadConfig, LeadRequest, LeadSummary, LeadWorkflow, Ports, ShopProfile,
+    ThreadId, TriggerReason,
 };
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
-type Workflow =
-    LeadWorkflow<Arc<ScriptedChatKit>, MemoryStore, RecordingMailer, ScriptedSummarizer, ManualClock>;
+type Workflow = LeadWorkflow<
+    Arc<ScriptedChatKit>,
+    MemoryStore,
+    RecordingMailer,
+    ScriptedSummarizer,
+    ManualClock,
+>;
 
 fn workflow(chatkit: &Arc<ScriptedChatKit>) -> Workflow {
     let shop = ShopProfile::seed();
@@ -30,15 +37,18 @@ fn workflow(chatkit: &Arc<ScriptedChatKit>) -> Workflow {
         chatkit: Arc::clone(chatkit),
         store: MemoryStore::new(),
         mailer: RecordingMailer::new(),
-        summarizer: ScriptedSummarizer::new(SummaryScript::Answer(summary)),
+        summarizer: ScriptedSummarizer::new(SummaryScript::Answer(Box::new(summary))),
         clock: ManualClock::at_unix(1_767_400_000),
     };
     LeadWorkflow::new(ports, LeadConfig::new(shop, envelope)).expect("config")
 }
 
 fn bench_workflow(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    let chatkit = Arc::new(ScriptedChatKit::from_fixture_dir(&fixtures().join("chatkit")).expect("fixtures"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let chatkit =
+        Arc::new(ScriptedChatKit::from_fixture_dir(&fixtures().join("chatkit")).expect("fixtures"));
     for id in ["cthr_fx_en_truck_seats", "cthr_fx_long_pages"] {
         let request = LeadRequest::new(ThreadId::parse(id).expect("id"), TriggerReason::Idle);
         c.bench_function(&format!("workflow first send: {id}"), |b| {
@@ -49,11 +59,20 @@ fn bench_workflow(c: &mut Criterion) {
             )
         });
     }
-    let request = LeadRequest::new(ThreadId::parse("cthr_fx_en_truck_seats").expect("id"), TriggerReason::Idle);
+    let request = LeadRequest::new(
+        ThreadId::parse("cthr_fx_en_truck_seats").expect("id"),
+        TriggerReason::Idle,
+    );
     let sent = workflow(&chatkit);
-    runtime.block_on(sent.process(&request)).expect("first send");
+    runtime
+        .block_on(sent.process(&request))
+        .expect("first send");
     c.bench_function("workflow already_sent fast path", |b| {
-        b.iter(|| runtime.block_on(sent.process(&request)).expect("already sent"))
+        b.iter(|| {
+            runtime
+                .block_on(sent.process(&request))
+                .expect("already sent")
+        })
     });
 }
 

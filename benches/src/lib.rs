@@ -16,8 +16,10 @@ pub fn fixtures() -> PathBuf {
 /// A fixture thread and its items.
 pub fn load_thread(id: &str) -> (Thread, Vec<ThreadItem>) {
     let dir = fixtures().join("chatkit").join(id);
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{id}/{name}: {e}"));
-    let thread = serde_json::from_slice(&read("thread.json")).unwrap_or_else(|e| panic!("{id}: {e}"));
+    let read =
+        |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{id}/{name}: {e}"));
+    let thread =
+        serde_json::from_slice(&read("thread.json")).unwrap_or_else(|e| panic!("{id}: {e}"));
     let items = serde_json::from_slice(&read("items.json")).unwrap_or_else(|e| panic!("{id}: {e}"));
     (thread, items)
 }

@@ -86,7 +86,7 @@ impl EmailAddress {
         let cleaned = crate::text::strip_invisible(raw.trim());
         let found = EMAIL.find(&cleaned)?;
         (found.start() == 0 && found.end() == cleaned.len() && cleaned.len() <= 254)
-            .then(|| Self(cleaned))
+            .then_some(Self(cleaned))
     }
 
     /// The address.

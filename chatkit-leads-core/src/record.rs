@@ -4,7 +4,7 @@
 //! The rules live here once, as pure functions over a record: the in-memory
 //! store calls them directly, SQL and DynamoDB stores encode the same
 //! conditions in one atomic statement, and the conformance suite in
-//! [`crate::testkit`] checks that both agree.
+//! `testkit::conformance` (feature `testkit`) checks that both agree.
 //!
 //! ```text
 //!            try_acquire (no record, or not sent and lock expired)

@@ -78,7 +78,7 @@ pub fn bounded(s: &str, max_chars: usize) -> Option<String> {
     let cleaned: String = s
         .trim()
         .chars()
-        .filter(|&c| !(c.is_control() && c != '\n' && c != '\t') && !is_invisible(c))
+        .filter(|&c| !is_invisible(c) && (!c.is_control() || c == '\n' || c == '\t'))
         .take(max_chars)
         .collect();
     let cleaned = cleaned.trim();

@@ -97,7 +97,7 @@ fn transcripts_have_the_expected_messages_attachments_and_contact() {
 async fn every_fixture_reaches_its_expected_outcome_with_an_ideal_summarizer() {
     for (id, want) in expectations() {
         let summary = ready_summary(want.phone.as_deref(), want.email.as_deref());
-        let h = Harness::new(SummaryScript::Answer(summary));
+        let h = Harness::new(SummaryScript::Answer(Box::new(summary)));
         let mut request = LeadRequest::new(thread(&id), TriggerReason::ChatClosed);
         request.locale = Locale::parse(&want.locale);
         let outcome = h.workflow.process(&request).await.expect("outcome");

@@ -21,7 +21,7 @@ fn lead(id: &str) -> LeadRequest {
 }
 
 fn ok_harness() -> Harness {
-    Harness::new(SummaryScript::Answer(summary_ok()))
+    Harness::new(SummaryScript::Answer(Box::new(summary_ok())))
 }
 
 fn record(status: LeadStatus, lock_expires_at: i64) -> LeadRecord {
@@ -186,7 +186,10 @@ async fn long_thread_is_read_page_by_page() {
 #[tokio::test]
 async fn page_cap_stops_reading_and_says_so_in_diagnostics() {
     let h = Harness::with_config(
-        SummaryScript::Answer(ready_summary(None, Some("jordan.kim@example.org"))),
+        SummaryScript::Answer(Box::new(ready_summary(
+            None,
+            Some("jordan.kim@example.org"),
+        ))),
         |c| {
             c.max_item_pages = 2;
         },
@@ -388,7 +391,7 @@ async fn expired_lease_with_checkpoint_resends_flagged_as_possible_duplicate() {
 
 #[tokio::test]
 async fn alert_only_policy_sends_an_alert_instead_of_the_lead() {
-    let h = Harness::with_config(SummaryScript::Answer(summary_ok()), |c| {
+    let h = Harness::with_config(SummaryScript::Answer(Box::new(summary_ok())), |c| {
         c.duplicates = DuplicatePolicy::AlertOnly
     });
     let mut crashed = record(LeadStatus::Sending, NOW - 1);
@@ -422,7 +425,7 @@ async fn quiet_period_answers_not_idle_without_a_lease() {
     // The newest item of the truck thread is at 1767304986; look 100 s later.
     let h = Harness::build(
         1_767_304_986 + 100,
-        SummaryScript::Answer(summary_ok()),
+        SummaryScript::Answer(Box::new(summary_ok())),
         |c| {
             c.quiet_period = Some(Duration::from_secs(300));
         },
@@ -442,7 +445,7 @@ async fn require_handoff_ready_waits_releases_the_lease_then_sends_when_ready() 
     let mut not_ready = summary_ok();
     not_ready.handoff_ready = false;
     not_ready.handoff_reason = "missing_project".into();
-    let h = Harness::with_config(SummaryScript::Answer(not_ready), |c| {
+    let h = Harness::with_config(SummaryScript::Answer(Box::new(not_ready)), |c| {
         c.readiness = ReadinessPolicy::RequireHandoffReady
     });
     let outcome = process(&h, TRUCK).await;
@@ -454,7 +457,8 @@ async fn require_handoff_ready_waits_releases_the_lease_then_sends_when_ready() 
         }
     );
     assert_eq!(h.mailer.sent_count(), 0);
-    h.summarizer.set(SummaryScript::Answer(summary_ok()));
+    h.summarizer
+        .set(SummaryScript::Answer(Box::new(summary_ok())));
     assert!(
         process(&h, TRUCK).await.sent(),
         "released lease lets the next trigger send"

@@ -10,7 +10,7 @@ use crate::summary::{LeadSummary, SummaryInput};
 #[derive(Debug, Clone)]
 pub enum SummaryScript {
     /// This summary, every time.
-    Answer(LeadSummary),
+    Answer(Box<LeadSummary>),
     /// This error, every time.
     Fail(SummaryError),
     /// Never answers (to exercise the workflow's timeout).
@@ -71,6 +71,7 @@ impl Summarizer for ScriptedSummarizer {
             .clone();
         match script {
             SummaryScript::Answer(summary) => {
+                let summary = *summary;
                 // Yield so concurrent triggers interleave as they would on a
                 // real model call.
                 tokio::task::yield_now().await;
