@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chatkit_leads_core::chatkit::{ItemKind, UserContent};
 use chatkit_leads_core::record::{LeadRecord, LeadStatus};
 use chatkit_leads_core::testkit::{ChatKitCall, StoreOp, SummaryScript};
 use chatkit_leads_core::{
@@ -21,7 +22,7 @@ fn lead(id: &str) -> LeadRequest {
 }
 
 fn ok_harness() -> Harness {
-    Harness::new(SummaryScript::Answer(Box::new(summary_ok())))
+    Harness::new(Harness::ok_script())
 }
 
 fn record(status: LeadStatus, lock_expires_at: i64) -> LeadRecord {
@@ -185,16 +186,20 @@ async fn long_thread_is_read_page_by_page() {
 
 #[tokio::test]
 async fn page_cap_stops_reading_and_says_so_in_diagnostics() {
-    let h = Harness::with_config(
-        SummaryScript::Answer(Box::new(ready_summary(
-            None,
-            Some("jordan.kim@example.org"),
-        ))),
-        |c| {
-            c.max_item_pages = 2;
-        },
-    );
-    let outcome = process(&h, "cthr_fx_long_pages").await;
+    let h = Harness::with_config(Harness::ok_script(), |c| c.max_item_pages = 2);
+    // The long thread, with the customer's email in the first message.
+    let (mut thread_json, mut items) = common::fixture_thread("cthr_fx_long_pages");
+    thread_json.id = thread("cthr_capped");
+    for item in &mut items {
+        if let ItemKind::UserMessage { content, .. } = &mut item.kind {
+            content.push(UserContent::InputText {
+                text: "reach me at jordan.kim@example.org".into(),
+            });
+            break;
+        }
+    }
+    h.chatkit.add_thread(thread_json, items);
+    let outcome = process(&h, "cthr_capped").await;
     assert!(outcome.sent(), "{outcome:?}");
     let pages = h
         .chatkit
@@ -384,7 +389,7 @@ async fn expired_lease_with_checkpoint_resends_flagged_as_possible_duplicate() {
     let email = &h.mailer.sent()[0];
     assert!(email.subject.starts_with("[Possible duplicate] "));
     assert!(
-        email.html.contains("attempt 2") || email.html.contains("Attempt: 2"),
+        email.html.contains("Attempt:</span> 2"),
         "attempt number shown"
     );
 }

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use chatkit_leads_core::chatkit::{Thread, ThreadItem};
 use chatkit_leads_core::testkit::{
     ManualClock, MemoryStore, RecordingMailer, ScriptedChatKit, ScriptedSummarizer, SummaryScript,
 };
@@ -48,7 +49,22 @@ pub struct Harness {
     pub workflow: Arc<Workflow>,
 }
 
+/// A fixture thread and its items.
+pub fn fixture_thread(id: &str) -> (Thread, Vec<ThreadItem>) {
+    let dir = fixtures().join("chatkit").join(id);
+    let read = |name: &str| std::fs::read(dir.join(name)).expect("fixture file");
+    (
+        serde_json::from_slice(&read("thread.json")).expect("thread.json"),
+        serde_json::from_slice(&read("items.json")).expect("items.json"),
+    )
+}
+
 impl Harness {
+    /// The summarizer script answering with `summary_ok.json`.
+    pub fn ok_script() -> SummaryScript {
+        SummaryScript::Answer(Box::new(summary_ok()))
+    }
+
     pub fn new(summary: SummaryScript) -> Self {
         Self::with_config(summary, |_| {})
     }

@@ -1,0 +1,80 @@
+//! The MIME message: multipart/alternative (text/plain + text/html), UTF-8,
+//! with our own `Message-ID` so the id is known before the provider sees it.
+
+use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address;
+
+use crate::contact::EmailAddress;
+use crate::text::single_line;
+
+use super::{Envelope, OutgoingEmail, RenderedEmail};
+
+/// Encodes `rendered` for `envelope`, with `Reply-To` when given.
+pub(crate) fn build(
+    rendered: &RenderedEmail,
+    envelope: &Envelope,
+    reply_to: Option<&EmailAddress>,
+) -> OutgoingEmail {
+    let message_id = new_message_id(&envelope.from);
+    // Header values are single-line whatever the caller passed; the builder
+    // then encodes non-ASCII text (RFC 2047) and folds long lines.
+    let subject = single_line(&rendered.subject);
+    let from_name = envelope
+        .from_name
+        .as_deref()
+        .map(single_line)
+        .filter(|name| !name.is_empty());
+
+    let mut builder = MessageBuilder::new()
+        .from(Address::new_address(from_name, envelope.from.as_str()))
+        .subject(subject.clone())
+        .message_id(message_id.clone())
+        .text_body(rendered.text.as_str())
+        .html_body(rendered.html.as_str());
+    if !envelope.to.is_empty() {
+        let to: Vec<Address<'_>> = envelope
+            .to
+            .iter()
+            .map(|a| Address::new_address(None::<&str>, a.as_str()))
+            .collect();
+        builder = builder.to(to);
+    }
+    if let Some(reply_to) = reply_to {
+        builder = builder.reply_to(Address::new_address(None::<&str>, reply_to.as_str()));
+    }
+    let mut mime = Vec::with_capacity(rendered.text.len() + rendered.html.len() * 2 + 1024);
+    builder.serialize(&mut mime);
+
+    OutgoingEmail {
+        from: envelope.from.clone(),
+        to: envelope.to.clone(),
+        reply_to: reply_to.cloned(),
+        subject,
+        message_id,
+        mime,
+        html: rendered.html.clone(),
+    }
+}
+
+/// `<uuid>@<domain of the From address>`, without angle brackets.
+fn new_message_id(from: &EmailAddress) -> String {
+    let domain = from
+        .as_str()
+        .rsplit_once('@')
+        .map_or("localhost", |(_, domain)| domain);
+    format!("{}@{}", uuid::Uuid::new_v4(), domain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_id_uses_the_from_domain() {
+        let from = EmailAddress::parse("leads@craigs.autos").expect("address");
+        let id = new_message_id(&from);
+        assert!(id.ends_with("@craigs.autos"));
+        assert!(!id.contains('<') && !id.contains('>'));
+        assert_ne!(id, new_message_id(&from), "ids are unique");
+    }
+}

@@ -1,0 +1,641 @@
+//! The section model: every fact of the lead email, decided once.
+//!
+//! [`LeadEmail::from_input`] reads the inputs, cleans untrusted text and
+//! chooses every label, value and link target. The text and HTML renderers
+//! only lay the model out, so both parts always carry the same facts.
+
+use chrono::DateTime;
+
+use crate::summary::CALL_SCRIPT_PROMPTS;
+use crate::text::{is_invisible, single_line, truncate_chars};
+use crate::transcript::Speaker;
+
+use super::links;
+use super::{EmailCopy, LeadEmailInput};
+
+/// Longest subject, in characters (mail clients show far less).
+pub(crate) const MAX_SUBJECT_CHARS: usize = 200;
+
+/// Shown for a fact nobody gave.
+pub(crate) const NOT_GIVEN: &str = "—";
+
+/// Subject without any prefix when nothing better is known.
+const SUBJECT_BASE: &str = "New chat lead";
+
+/// One labelled fact, optionally with a link target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fact {
+    /// What the fact is.
+    pub label: &'static str,
+    /// Its value, ready to show (cleaned, may span lines only where noted).
+    pub value: String,
+    /// A link target for the value (checked again by `links::href` when rendered).
+    pub link: Option<String>,
+}
+
+impl Fact {
+    fn new(label: &'static str, value: impl Into<String>) -> Self {
+        Self {
+            label,
+            value: value.into(),
+            link: None,
+        }
+    }
+
+    fn linked(label: &'static str, value: impl Into<String>, link: Option<String>) -> Self {
+        Self {
+            label,
+            value: value.into(),
+            link,
+        }
+    }
+
+    fn optional(label: &'static str, value: Option<&str>) -> Self {
+        Self::new(
+            label,
+            value.map_or_else(|| NOT_GIVEN.to_owned(), single_line),
+        )
+    }
+}
+
+/// A quick-action button of the HTML part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Action {
+    /// Button text.
+    pub label: &'static str,
+    /// Link target.
+    pub target: String,
+}
+
+/// A file the customer shared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileLink {
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub mime_type: String,
+    /// http(s) URL.
+    pub url: String,
+}
+
+/// The outreach drafts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Drafts {
+    /// SMS text, signed.
+    pub sms: String,
+    /// Email subject.
+    pub email_subject: String,
+    /// Email body, signed, with the shop address.
+    pub email_body: String,
+}
+
+/// One transcript message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Line {
+    /// `YYYY-MM-DD HH:MM:SSZ`.
+    pub timestamp: String,
+    /// `Customer` or the assistant's display name.
+    pub speaker: String,
+    /// The message (cleaned; may contain newlines).
+    pub text: String,
+}
+
+/// The whole email, section by section (SPEC §10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LeadEmail {
+    /// The subject (one line, capped).
+    pub subject: String,
+    /// 1. Header title: "New chat lead from <page host or shop name>".
+    pub title: String,
+    /// 1. Header: the shop name.
+    pub shop_name: String,
+    /// 2. At a glance.
+    pub glance: Vec<Fact>,
+    /// 3. Quick actions (HTML only), only those with a known target.
+    pub actions: Vec<Action>,
+    /// 4. Attribution, empty when the page sent none.
+    pub attribution: Vec<Fact>,
+    /// 5. Photos and attachments.
+    pub files: Vec<FileLink>,
+    /// 6. Summary, or a note why there is none.
+    pub summary: String,
+    /// 7. Suggested next steps.
+    pub next_steps: Vec<String>,
+    /// 8. Follow-up questions.
+    pub follow_up_questions: Vec<String>,
+    /// 9. Call script: exactly three prompts.
+    pub call_script: Vec<String>,
+    /// 10. Drafts.
+    pub drafts: Drafts,
+    /// 11. Transcript.
+    pub transcript: Vec<Line>,
+    /// 12. Diagnostics.
+    pub diagnostics: Vec<Fact>,
+    /// Accent colour (`#RRGGBB`, validated by `BrandColor`).
+    pub brand_color: String,
+    /// Set for a delivery alert: the notice replaces sections 4–11.
+    pub alert: Option<String>,
+}
+
+impl LeadEmail {
+    /// Decides every fact of the email.
+    pub(crate) fn from_input(input: &LeadEmailInput<'_>) -> Self {
+        let shop = input.shop;
+        let summary = input.summary;
+        let contact = input.contact;
+        let request = input.request;
+        let field = |get: fn(&crate::summary::LeadSummary) -> &Option<String>| {
+            summary
+                .and_then(|s| get(s).as_deref())
+                .map(single_line)
+                .filter(|v| !v.is_empty())
+        };
+        let name = field(|s| &s.customer_name);
+        let vehicle = field(|s| &s.vehicle);
+        let project = field(|s| &s.project);
+
+        let drafts = drafts(input, name.as_deref(), project.as_deref());
+        let page = request.page_url.as_ref();
+        let logs_url = input.thread.id.logs_url();
+
+        let glance = vec![
+            Fact::optional("Customer", name.as_deref()),
+            match &contact.phone {
+                Some(p) => Fact::linked("Phone", single_line(&p.display), Some(links::tel(p))),
+                None => Fact::new("Phone", NOT_GIVEN),
+            },
+            match &contact.email {
+                Some(e) => Fact::linked("Email", e.as_str(), Some(links::mailto(e, None))),
+                None => Fact::new("Email", NOT_GIVEN),
+            },
+            Fact::optional(
+                "Location",
+                summary.and_then(|s| s.customer_location.as_deref()),
+            ),
+            Fact::optional("Vehicle", vehicle.as_deref()),
+            Fact::optional("Project", project.as_deref()),
+            Fact::optional("Timeline", summary.and_then(|s| s.timeline.as_deref())),
+            Fact::new("Photos", input.transcript.attachments.len().to_string()),
+        ];
+
+        let mut actions = Vec::new();
+        if let Some(phone) = &contact.phone {
+            actions.push(Action {
+                label: "Call customer",
+                target: links::tel(phone),
+            });
+            actions.push(Action {
+                label: "Text customer",
+                target: links::sms(phone),
+            });
+        }
+        if let Some(email) = &contact.email {
+            actions.push(Action {
+                label: "Email customer",
+                target: links::mailto(email, None),
+            });
+            actions.push(Action {
+                label: "Email draft",
+                target: links::mailto(email, Some((&drafts.email_subject, &drafts.email_body))),
+            });
+        }
+        if let Some(page) = page {
+            actions.push(Action {
+                label: "Open page",
+                target: page.as_str().to_owned(),
+            });
+        }
+        actions.push(Action {
+            label: "OpenAI logs",
+            target: logs_url.clone(),
+        });
+
+        let attribution = request
+            .attribution
+            .fields()
+            .into_iter()
+            .map(|(label, value)| {
+                let value = single_line(value);
+                let link = matches!(label, "landing_page" | "referrer")
+                    .then(|| value.clone())
+                    .filter(|v| crate::transcript::is_http_url(v));
+                Fact::linked(label, value, link)
+            })
+            .collect();
+
+        let files = input
+            .transcript
+            .attachments
+            .iter()
+            .map(|f| FileLink {
+                name: single_line(&f.name),
+                mime_type: single_line(&f.mime_type),
+                url: f.url.clone(),
+            })
+            .collect();
+
+        let summary_text = match summary {
+            Some(s) if !s.summary.trim().is_empty() => clean(&s.summary),
+            Some(_) => "The AI summary is empty.".to_owned(),
+            None => "No AI summary for this lead (see Diagnostics).".to_owned(),
+        };
+        let list = |get: fn(&crate::summary::LeadSummary) -> &Vec<String>| -> Vec<String> {
+            summary
+                .map(|s| {
+                    get(s)
+                        .iter()
+                        .map(|v| clean(v))
+                        .filter(|v| !v.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+
+        let transcript = input
+            .transcript
+            .messages
+            .iter()
+            .map(|m| Line {
+                timestamp: timestamp(m.created_at),
+                speaker: match m.speaker {
+                    Speaker::Customer => "Customer".to_owned(),
+                    Speaker::Assistant => single_line(&shop.assistant_name),
+                },
+                text: clean(&m.text),
+            })
+            .collect();
+
+        Self {
+            subject: subject(input),
+            title: format!(
+                "New chat lead from {}",
+                page.map(|p| single_line(p.host()))
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| single_line(&shop.name))
+            ),
+            shop_name: single_line(&shop.name),
+            glance,
+            actions,
+            attribution,
+            files,
+            summary: summary_text,
+            next_steps: list(|s| &s.next_steps),
+            follow_up_questions: list(|s| &s.follow_up_questions),
+            call_script: call_script(
+                summary
+                    .map(|s| s.call_script_prompts.as_slice())
+                    .unwrap_or_default(),
+                input.copy,
+            ),
+            drafts,
+            transcript,
+            diagnostics: diagnostics(input, &logs_url),
+            brand_color: shop.brand_color.as_str().to_owned(),
+            alert: None,
+        }
+    }
+
+    /// The short alert sent instead of a resend under
+    /// `DuplicatePolicy::AlertOnly`: who the customer is, how to reach
+    /// them, and why the lead is not repeated.
+    pub(crate) fn delivery_alert(input: &LeadEmailInput<'_>) -> Self {
+        let mut email = Self::from_input(input);
+        let thread = input.thread.id.as_str();
+        email.subject = single_line(&format!(
+            "{} Check that the lead for {thread} arrived",
+            input.copy.possible_duplicate_prefix
+        ));
+        email.title = format!("Lead delivery unconfirmed: {thread}");
+        email.alert = Some(
+            "An earlier attempt started sending this lead and never confirmed the outcome. \
+             It was not sent again. Search your inbox for the thread id; if the lead is \
+             missing, contact the customer with the details below or resend it."
+                .to_owned(),
+        );
+        email
+    }
+}
+
+/// `New chat lead: <vehicle> - <project>` (whichever exist), else
+/// `New chat lead: <thread title>`, else `New chat lead`; prefixed when the
+/// lead may be a duplicate; one line of at most [`MAX_SUBJECT_CHARS`].
+pub(crate) fn subject(input: &LeadEmailInput<'_>) -> String {
+    let present = |v: Option<&String>| v.map(|v| single_line(v)).filter(|v| !v.is_empty());
+    let topic: Vec<String> = input
+        .summary
+        .map(|s| [present(s.vehicle.as_ref()), present(s.project.as_ref())])
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
+    let topic = if topic.is_empty() {
+        present(input.thread.title.as_ref())
+    } else {
+        Some(topic.join(" - "))
+    };
+    let base = match topic {
+        Some(topic) => format!("{SUBJECT_BASE}: {topic}"),
+        None => SUBJECT_BASE.to_owned(),
+    };
+    let full = match &input.diagnostics.possible_duplicate {
+        Some(_) => format!("{} {base}", input.copy.possible_duplicate_prefix),
+        None => base,
+    };
+    let line = single_line(&full);
+    truncate_chars(&line, MAX_SUBJECT_CHARS)
+        .trim_end()
+        .to_owned()
+}
+
+/// The model's prompts, then the configured defaults that are not already
+/// there, cut or padded to exactly [`CALL_SCRIPT_PROMPTS`].
+pub(crate) fn call_script(model: &[String], copy: &EmailCopy) -> Vec<String> {
+    let key = |s: &str| single_line(s).to_lowercase();
+    let mut out: Vec<String> = Vec::with_capacity(CALL_SCRIPT_PROMPTS);
+    let candidates = model.iter().chain(copy.default_call_script.iter());
+    for prompt in candidates {
+        let prompt = clean(prompt);
+        if out.len() == CALL_SCRIPT_PROMPTS {
+            break;
+        }
+        if !prompt.is_empty() && !out.iter().any(|p| key(p) == key(&prompt)) {
+            out.push(prompt);
+        }
+    }
+    // Only reachable when the configured defaults repeat each other.
+    for default in copy
+        .default_call_script
+        .iter()
+        .cycle()
+        .take(CALL_SCRIPT_PROMPTS)
+    {
+        if out.len() == CALL_SCRIPT_PROMPTS {
+            break;
+        }
+        out.push(clean(default));
+    }
+    out
+}
+
+/// The SMS and email drafts: the model's outreach message or the configured
+/// fallback, always signed with the shop's name and phone.
+fn drafts(input: &LeadEmailInput<'_>, name: Option<&str>, project: Option<&str>) -> Drafts {
+    let shop = input.shop;
+    let copy = input.copy;
+    let shop_name = single_line(&shop.name);
+    let project_phrase = project.map(lowercase_first);
+    let vars = [
+        ("name", name.unwrap_or(&copy.fallback_name)),
+        ("shop", shop_name.as_str()),
+        (
+            "project",
+            project_phrase.as_deref().unwrap_or(&copy.fallback_project),
+        ),
+    ];
+    let message = input
+        .summary
+        .and_then(|s| s.outreach_message.as_deref())
+        .map(clean)
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| clean(&fill(&copy.fallback_outreach, &vars)));
+    let phone = single_line(shop.phone.display());
+    Drafts {
+        sms: format!("{message}\n— {shop_name}, {phone}"),
+        email_subject: single_line(&fill(&copy.draft_email_subject, &vars)),
+        email_body: format!(
+            "{message}\n\n{shop_name}\n{phone}\n{}",
+            single_line(&shop.address)
+        ),
+    }
+}
+
+fn diagnostics(input: &LeadEmailInput<'_>, logs_url: &str) -> Vec<Fact> {
+    let request = input.request;
+    let summary = input.summary;
+    let diag = input.diagnostics;
+    let mut facts = vec![
+        Fact::linked(
+            "Thread",
+            input.thread.id.as_str(),
+            Some(logs_url.to_owned()),
+        ),
+        Fact::linked("OpenAI logs", logs_url, Some(logs_url.to_owned())),
+        Fact::new("Trigger", single_line(request.reason.as_str())),
+        Fact::optional(
+            "Chat user",
+            request
+                .user
+                .as_ref()
+                .map(|u| u.as_str())
+                .or(input.thread.user.as_deref()),
+        ),
+        Fact::optional("Chat title", input.thread.title.as_deref()),
+        Fact::new(
+            "Missing info",
+            match summary {
+                Some(s) if !s.missing_info.is_empty() => s
+                    .missing_info
+                    .iter()
+                    .map(|m| single_line(m))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                Some(_) => "none listed".to_owned(),
+                None => "unknown (no AI summary)".to_owned(),
+            },
+        ),
+        Fact::optional("Locale", request.locale.as_ref().map(|l| l.as_str())),
+        Fact::optional(
+            "Customer language",
+            summary.and_then(|s| s.customer_language.as_deref()),
+        ),
+        match &request.page_url {
+            Some(p) => Fact::linked("Page", p.as_str(), Some(p.as_str().to_owned())),
+            None => Fact::new("Page", NOT_GIVEN),
+        },
+        Fact::new(
+            "Handoff ready",
+            match summary {
+                Some(s) => {
+                    let answer = if s.handoff_ready { "yes" } else { "no" };
+                    match single_line(&s.handoff_reason) {
+                        reason if reason.is_empty() => answer.to_owned(),
+                        reason => format!("{answer} ({reason})"),
+                    }
+                }
+                None => "unknown (no AI summary)".to_owned(),
+            },
+        ),
+        Fact::new("Attempt", diag.attempt.to_string()),
+        Fact::new(
+            "AI summary",
+            match (summary, &diag.summary_failure) {
+                (Some(_), _) => "ok".to_owned(),
+                (None, Some(why)) => format!("failed: {}", single_line(why)),
+                (None, None) => "not available".to_owned(),
+            },
+        ),
+    ];
+    if let Some(dup) = &diag.possible_duplicate {
+        facts.push(Fact::new(
+            "Possible duplicate",
+            format!(
+                "an earlier attempt started delivering this lead at {} and its outcome is unknown; \
+                 it may already be in your inbox",
+                timestamp(dup.earlier_delivery_started_at)
+            ),
+        ));
+    }
+    if let Some(pages) = diag.truncated_after_pages {
+        facts.push(Fact::new(
+            "Transcript",
+            format!("transcript truncated after {pages} pages"),
+        ));
+    }
+    facts
+}
+
+/// `YYYY-MM-DD HH:MM:SSZ` in UTC.
+pub(crate) fn timestamp(unix_seconds: i64) -> String {
+    DateTime::from_timestamp(unix_seconds, 0).map_or_else(
+        || format!("@{unix_seconds}"),
+        |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+    )
+}
+
+/// Untrusted multi-line text for display: line ends unified, invisible and
+/// control characters (other than newline and tab) removed, trimmed.
+pub(crate) fn clean(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|&c| !is_invisible(c) && (!c.is_control() || c == '\n' || c == '\t'))
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// `Reupholster the seats` → `reupholster the seats`, but `F-150 seats` and
+/// `ABS trim` stay as they are.
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
+            first.to_lowercase().chain(s.chars().skip(1)).collect()
+        }
+        _ => s.to_owned(),
+    }
+}
+
+/// Replaces `{key}` placeholders in one pass, so a value that itself contains
+/// `{shop}` is never expanded again. Unknown placeholders stay as written.
+pub(crate) fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let replaced = after.find('}').and_then(|close| {
+            let key = &after[..close];
+            vars.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (close, *v))
+        });
+        match replaced {
+            Some((close, value)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy() -> EmailCopy {
+        EmailCopy::default()
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn call_script_without_model_prompts_is_the_three_defaults() {
+        assert_eq!(
+            call_script(&[], &copy()),
+            copy().default_call_script.to_vec()
+        );
+    }
+
+    #[test]
+    fn call_script_pads_one_model_prompt_with_the_first_two_defaults() {
+        let d = copy().default_call_script;
+        assert_eq!(
+            call_script(&strings(&["Leather or vinyl?"]), &copy()),
+            vec!["Leather or vinyl?".to_owned(), d[0].clone(), d[1].clone()]
+        );
+    }
+
+    #[test]
+    fn call_script_keeps_three_model_prompts_as_they_are() {
+        let model = strings(&["A?", "B?", "C?"]);
+        assert_eq!(call_script(&model, &copy()), model);
+    }
+
+    #[test]
+    fn call_script_skips_defaults_the_model_already_asked() {
+        let d = copy().default_call_script;
+        let model = vec![d[0].to_uppercase(), "Leather or vinyl?".to_owned()];
+        assert_eq!(
+            call_script(&model, &copy()),
+            vec![
+                d[0].to_uppercase(),
+                "Leather or vinyl?".to_owned(),
+                d[1].clone()
+            ]
+        );
+    }
+
+    #[test]
+    fn call_script_is_three_even_when_the_configured_defaults_repeat() {
+        let copy = EmailCopy {
+            default_call_script: ["Same?".into(), "Same?".into(), "Same?".into()],
+            ..EmailCopy::default()
+        };
+        assert_eq!(call_script(&[], &copy).len(), CALL_SCRIPT_PROMPTS);
+    }
+
+    #[test]
+    fn fill_expands_each_placeholder_once() {
+        let out = fill(
+            "Hi {name}, {shop} {unknown} {",
+            &[("name", "{shop}"), ("shop", "Craig's")],
+        );
+        assert_eq!(out, "Hi {shop}, Craig's {unknown} {");
+    }
+
+    #[test]
+    fn timestamps_are_utc_with_a_z() {
+        assert_eq!(timestamp(1_767_304_840), "2026-01-01 22:00:40Z");
+    }
+
+    #[test]
+    fn clean_removes_invisible_and_control_characters_but_keeps_lines() {
+        assert_eq!(clean(" a\u{202e}b\r\nc\u{0007}\u{200b} "), "ab\nc");
+    }
+
+    #[test]
+    fn lowercase_first_leaves_acronyms_and_models_alone() {
+        assert_eq!(lowercase_first("Reupholster seats"), "reupholster seats");
+        assert_eq!(lowercase_first("ABS trim"), "ABS trim");
+        assert_eq!(lowercase_first("F-150 seats"), "F-150 seats");
+    }
+}
