@@ -34,9 +34,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
-use crate::chatkit::{CreateSession, ExpiresAfter, RateLimits, StateValue, WorkflowParam};
+use crate::chatkit::{CreateSession, ExpiresAfter, RateLimits, Session, StateValue, WorkflowParam};
 use crate::hours::OpeningState;
 use crate::ids::UserId;
+use crate::ports::{ChatKitClient, ChatKitError, Clock};
 use crate::request::{Locale, SessionRequest};
 use crate::shop::ShopProfile;
 
@@ -356,6 +357,44 @@ impl SessionSettings {
             expires_after: self.expires_after.clone(),
             rate_limits: self.rate_limits.clone(),
         })
+    }
+
+    /// Mints a session: builds the request with the shop's state at the
+    /// clock's time and calls ChatKit. This is the whole `POST /session`
+    /// behind any HTTP adapter.
+    pub async fn mint<C: ChatKitClient + ?Sized, K: Clock + ?Sized>(
+        &self,
+        chatkit: &C,
+        clock: &K,
+        shop: &ShopProfile,
+        user: UserId,
+        request: &SessionRequest,
+    ) -> Result<Session, MintError> {
+        let body = self.create_session(user, request, shop, clock.now())?;
+        Ok(chatkit.create_session(&body).await?)
+    }
+}
+
+/// `POST /session` failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum MintError {
+    /// The session request could not be built (a configuration problem).
+    #[error(transparent)]
+    Request(#[from] SessionError),
+    /// ChatKit refused or failed.
+    #[error("ChatKit session call failed: {0}")]
+    ChatKit(#[from] ChatKitError),
+}
+
+impl MintError {
+    /// The HTTP status an adapter answers with: 500 for our configuration,
+    /// 502 for an upstream failure.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::Request(_) => 500,
+            Self::ChatKit(_) => 502,
+        }
     }
 }
 

@@ -347,3 +347,32 @@ fn session_body_uses_defaults_and_empty_strings_when_hints_are_missing() {
     );
     assert_eq!(vars[keys::SHOP_IS_OPEN_NOW], StateValue::Bool(false));
 }
+
+#[tokio::test]
+async fn minting_sends_the_state_at_the_clock_time_and_returns_the_secret() {
+    use chatkit_leads_core::testkit::{ChatKitCall, ManualClock, ScriptedChatKit};
+    // Monday 2026-11-02 16:30Z is 08:30 PST: open.
+    let clock = ManualClock::at_unix(1_793_637_000);
+    let chatkit = ScriptedChatKit::new();
+    let settings = SessionSettings::new(WorkflowId::parse("wf_demo").expect("id"));
+    let request =
+        SessionRequest::from_json(br#"{"locale":"es","pageUrl":"https://craigs.autos/es/"}"#)
+            .expect("body");
+    let user = UserId::parse("anon_1").expect("user");
+    let session = settings
+        .mint(&chatkit, &clock, &ShopProfile::seed(), user, &request)
+        .await
+        .expect("session");
+    assert!(session.client_secret.starts_with("ek_test_secret"));
+    let calls = chatkit.calls();
+    let [ChatKitCall::CreateSession(body)] = calls.as_slice() else {
+        panic!("one create_session call expected, got {calls:?}");
+    };
+    let vars = &body.workflow.state_variables;
+    assert_eq!(vars["shop_is_open_now"], StateValue::Bool(true));
+    assert_eq!(
+        vars["shop_local_time_24h"],
+        StateValue::String("08:30".into())
+    );
+    assert_eq!(vars["locale"], StateValue::String("es".into()));
+}
