@@ -47,8 +47,8 @@ pub use outcome::{ErrorResponse, LeadError, LeadOutcome, LeadResponse, SummarySt
 #[cfg(feature = "tokio-clock")]
 pub use ports::SystemClock;
 pub use ports::{
-    ChatKitClient, ChatKitError, Clock, LeadStore, MailError, Mailer, StoreError, Summarizer,
-    SummaryError,
+    ChatKitClient, ChatKitError, Clock, LeadStore, MailError, Mailer, NoSummarizer, StoreError,
+    Summarizer, SummaryError,
 };
 pub use record::{LeadRecord, LeadStatus};
 pub use request::{

@@ -163,6 +163,22 @@ pub enum SummaryError {
     /// The workflow's summary timeout passed.
     #[error("the summary timed out")]
     Timeout,
+    /// No model is configured (e.g. an offline preview); leads go out
+    /// without a summary.
+    #[error("no AI model is configured")]
+    NotConfigured,
+}
+
+/// A [`Summarizer`] for deployments without a model: every lead is sent
+/// without an AI summary, and Diagnostics says why.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSummarizer;
+
+#[async_trait]
+impl Summarizer for NoSummarizer {
+    async fn summarize(&self, _input: &SummaryInput) -> Result<LeadSummary, SummaryError> {
+        Err(SummaryError::NotConfigured)
+    }
 }
 
 /// Produces the internal summary of a transcript (SPEC §8).
