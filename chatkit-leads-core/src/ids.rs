@@ -19,6 +19,18 @@ pub enum IdError {
     InvalidUserId,
 }
 
+/// Whether `raw` is `prefix` followed by 1–`max_suffix` of `[A-Za-z0-9_-]`,
+/// the form of OpenAI's thread and workflow ids.
+pub(crate) fn is_prefixed_token(raw: &str, prefix: &str, max_suffix: usize) -> bool {
+    raw.strip_prefix(prefix).is_some_and(|suffix| {
+        !suffix.is_empty()
+            && suffix.len() <= max_suffix
+            && suffix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    })
+}
+
 /// A ChatKit thread id (`cthr_…`): the key for idempotency, emails and debugging.
 ///
 /// ```
@@ -39,15 +51,7 @@ impl ThreadId {
 
     /// Validates `raw` as a thread id.
     pub fn parse(raw: &str) -> Result<Self, IdError> {
-        let suffix = raw
-            .strip_prefix(Self::PREFIX)
-            .ok_or(IdError::InvalidThreadId)?;
-        let valid = !suffix.is_empty()
-            && suffix.len() <= Self::MAX_SUFFIX_LEN
-            && suffix
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if valid {
+        if is_prefixed_token(raw, Self::PREFIX, Self::MAX_SUFFIX_LEN) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(IdError::InvalidThreadId)

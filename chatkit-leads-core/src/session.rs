@@ -137,15 +137,7 @@ impl WorkflowId {
     /// Validates `raw` (surrounding whitespace, e.g. from an env file, is trimmed).
     pub fn parse(raw: &str) -> Result<Self, SessionError> {
         let raw = raw.trim();
-        let suffix = raw
-            .strip_prefix(Self::PREFIX)
-            .ok_or(SessionError::InvalidWorkflowId)?;
-        let valid = !suffix.is_empty()
-            && suffix.len() <= Self::MAX_SUFFIX_LEN
-            && suffix
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if valid {
+        if crate::ids::is_prefixed_token(raw, Self::PREFIX, Self::MAX_SUFFIX_LEN) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(SessionError::InvalidWorkflowId)

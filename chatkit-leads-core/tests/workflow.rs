@@ -43,6 +43,27 @@ fn record(status: LeadStatus, lock_expires_at: i64) -> LeadRecord {
     }
 }
 
+/// A record whose holder crashed after the delivery checkpoint and whose
+/// lease has expired.
+fn crashed_after_checkpoint() -> LeadRecord {
+    let mut crashed = record(LeadStatus::Sending, NOW - 1);
+    crashed.delivery_started_at = Some(NOW - 130);
+    crashed
+}
+
+fn assert_flagged_duplicate(outcome: &LeadOutcome) {
+    assert!(
+        matches!(
+            outcome,
+            LeadOutcome::Sent {
+                possible_duplicate: true,
+                ..
+            }
+        ),
+        "expected a flagged resend, got {outcome:?}"
+    );
+}
+
 async fn process(h: &Harness, id: &str) -> LeadOutcome {
     h.workflow.process(&lead(id)).await.expect("outcome")
 }
@@ -301,16 +322,7 @@ async fn mail_timeout_retry_is_flagged_as_possible_duplicate() {
     );
     h.clock.advance(Duration::from_secs(61));
     let outcome = process(&h, TRUCK).await;
-    assert!(
-        matches!(
-            outcome,
-            LeadOutcome::Sent {
-                possible_duplicate: true,
-                ..
-            }
-        ),
-        "{outcome:?}"
-    );
+    assert_flagged_duplicate(&outcome);
     let email = &h.mailer.sent()[0];
     assert!(
         email.subject.starts_with("[Possible duplicate]"),
@@ -371,20 +383,9 @@ async fn lease_lost_before_delivery_leaves_the_send_to_the_new_holder() {
 #[tokio::test]
 async fn expired_lease_with_checkpoint_resends_flagged_as_possible_duplicate() {
     let h = ok_harness();
-    let mut crashed = record(LeadStatus::Sending, NOW - 1);
-    crashed.delivery_started_at = Some(NOW - 130);
-    h.store.insert(crashed);
+    h.store.insert(crashed_after_checkpoint());
     let outcome = process(&h, TRUCK).await;
-    assert!(
-        matches!(
-            outcome,
-            LeadOutcome::Sent {
-                possible_duplicate: true,
-                ..
-            }
-        ),
-        "{outcome:?}"
-    );
+    assert_flagged_duplicate(&outcome);
     assert_eq!(outcome.to_response().possible_duplicate, Some(true));
     let email = &h.mailer.sent()[0];
     assert!(email.subject.starts_with("[Possible duplicate] "));
@@ -399,20 +400,9 @@ async fn alert_only_policy_sends_an_alert_instead_of_the_lead() {
     let h = Harness::with_config(SummaryScript::Answer(Box::new(summary_ok())), |c| {
         c.duplicates = DuplicatePolicy::AlertOnly
     });
-    let mut crashed = record(LeadStatus::Sending, NOW - 1);
-    crashed.delivery_started_at = Some(NOW - 130);
-    h.store.insert(crashed);
+    h.store.insert(crashed_after_checkpoint());
     let outcome = process(&h, TRUCK).await;
-    assert!(
-        matches!(
-            outcome,
-            LeadOutcome::Sent {
-                possible_duplicate: true,
-                ..
-            }
-        ),
-        "{outcome:?}"
-    );
+    assert_flagged_duplicate(&outcome);
     let email = &h.mailer.sent()[0];
     assert!(
         email.subject.contains(TRUCK),
