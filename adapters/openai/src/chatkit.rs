@@ -23,12 +23,20 @@ fn chatkit_error(failure: Failure) -> ChatKitError {
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ChatKitError> {
     serde_json::from_slice(bytes).map_err(|e| {
         // Position and category only: the body holds customer text.
-        ChatKitError::Decode(format!("{:?} at line {} column {}", e.classify(), e.line(), e.column()))
+        ChatKitError::Decode(format!(
+            "{:?} at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
     })
 }
 
 fn page_query(page: &PageRequest) -> Vec<(&'static str, String)> {
-    let mut query = vec![("order", page.order.as_str().to_owned()), ("limit", page.limit.to_string())];
+    let mut query = vec![
+        ("order", page.order.as_str().to_owned()),
+        ("limit", page.limit.to_string()),
+    ];
     if let Some(after) = &page.after {
         query.push(("after", after.clone()));
     }
@@ -36,7 +44,11 @@ fn page_query(page: &PageRequest) -> Vec<(&'static str, String)> {
 }
 
 impl OpenAiClient {
-    async fn chatkit_get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, ChatKitError> {
+    async fn chatkit_get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ChatKitError> {
         let bytes = self
             .call(Api::ChatKit, Method::GET, path, query, None)
             .await
@@ -48,9 +60,16 @@ impl OpenAiClient {
 #[async_trait]
 impl ChatKitClient for OpenAiClient {
     async fn create_session(&self, request: &CreateSession) -> Result<Session, ChatKitError> {
-        let body = serde_json::to_value(request).map_err(|e| ChatKitError::Decode(e.to_string()))?;
+        let body =
+            serde_json::to_value(request).map_err(|e| ChatKitError::Decode(e.to_string()))?;
         let bytes = self
-            .call(Api::ChatKit, Method::POST, "chatkit/sessions", &[], Some(&body))
+            .call(
+                Api::ChatKit,
+                Method::POST,
+                "chatkit/sessions",
+                &[],
+                Some(&body),
+            )
             .await
             .map_err(chatkit_error)?;
         decode(&bytes)
@@ -58,15 +77,27 @@ impl ChatKitClient for OpenAiClient {
 
     async fn retrieve_thread(&self, thread_id: &ThreadId) -> Result<Thread, ChatKitError> {
         // Thread ids are validated to [A-Za-z0-9_-], so they are path-safe.
-        self.chatkit_get(&format!("chatkit/threads/{thread_id}"), &[]).await
-    }
-
-    async fn list_items(&self, thread_id: &ThreadId, page: &PageRequest) -> Result<Page<ThreadItem>, ChatKitError> {
-        self.chatkit_get(&format!("chatkit/threads/{thread_id}/items"), &page_query(page))
+        self.chatkit_get(&format!("chatkit/threads/{thread_id}"), &[])
             .await
     }
 
-    async fn list_threads(&self, user: &UserId, page: &PageRequest) -> Result<Page<Thread>, ChatKitError> {
+    async fn list_items(
+        &self,
+        thread_id: &ThreadId,
+        page: &PageRequest,
+    ) -> Result<Page<ThreadItem>, ChatKitError> {
+        self.chatkit_get(
+            &format!("chatkit/threads/{thread_id}/items"),
+            &page_query(page),
+        )
+        .await
+    }
+
+    async fn list_threads(
+        &self,
+        user: &UserId,
+        page: &PageRequest,
+    ) -> Result<Page<Thread>, ChatKitError> {
         let mut query = page_query(page);
         query.push(("user", user.as_str().to_owned()));
         self.chatkit_get("chatkit/threads", &query).await

@@ -69,8 +69,13 @@ enum OutputContent {
 /// incomplete answer or malformed JSON to typed errors. The result is not
 /// sanitised here; the workflow sanitises every summary.
 pub fn parse_summary(body: &[u8]) -> Result<LeadSummary, SummaryError> {
-    let response: Response = serde_json::from_slice(body)
-        .map_err(|e| SummaryError::Malformed(format!("response body: {:?} at column {}", e.classify(), e.column())))?;
+    let response: Response = serde_json::from_slice(body).map_err(|e| {
+        SummaryError::Malformed(format!(
+            "response body: {:?} at column {}",
+            e.classify(),
+            e.column()
+        ))
+    })?;
     let content: Vec<&OutputContent> = response
         .output
         .iter()
@@ -80,7 +85,10 @@ pub fn parse_summary(body: &[u8]) -> Result<LeadSummary, SummaryError> {
         })
         .flatten()
         .collect();
-    if content.iter().any(|c| matches!(c, OutputContent::Refusal {})) {
+    if content
+        .iter()
+        .any(|c| matches!(c, OutputContent::Refusal {}))
+    {
         return Err(SummaryError::Refused);
     }
     if response.status.as_deref() == Some("incomplete") {
@@ -98,10 +106,16 @@ pub fn parse_summary(body: &[u8]) -> Result<LeadSummary, SummaryError> {
         })
         .collect();
     if text.is_empty() {
-        return Err(SummaryError::Malformed("no output_text in the response".to_owned()));
+        return Err(SummaryError::Malformed(
+            "no output_text in the response".to_owned(),
+        ));
     }
     serde_json::from_str(&text).map_err(|e| {
-        SummaryError::Malformed(format!("summary JSON: {:?} at column {}", e.classify(), e.column()))
+        SummaryError::Malformed(format!(
+            "summary JSON: {:?} at column {}",
+            e.classify(),
+            e.column()
+        ))
     })
 }
 
@@ -130,7 +144,9 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/openai").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/openai")
+            .join(name);
         std::fs::read(path).expect("fixture")
     }
 
@@ -143,13 +159,22 @@ mod tests {
 
     #[test]
     fn refusal_incomplete_and_malformed_are_typed() {
-        assert_eq!(parse_summary(&fixture("summary_refusal.json")), Err(SummaryError::Refused));
+        assert_eq!(
+            parse_summary(&fixture("summary_refusal.json")),
+            Err(SummaryError::Refused)
+        );
         assert_eq!(
             parse_summary(&fixture("summary_incomplete.json")),
             Err(SummaryError::Incomplete("max_output_tokens".into()))
         );
-        assert!(matches!(parse_summary(&fixture("summary_malformed.json")), Err(SummaryError::Malformed(_))));
-        assert!(matches!(parse_summary(b"{\"output\": 5"), Err(SummaryError::Malformed(_))));
+        assert!(matches!(
+            parse_summary(&fixture("summary_malformed.json")),
+            Err(SummaryError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_summary(b"{\"output\": 5"),
+            Err(SummaryError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -43,17 +43,27 @@ mod tests {
             max_elapsed: Duration::from_secs(10),
         };
         for retry in 1..=8 {
-            let window = Duration::from_millis(100 * 2u64.pow(retry - 1)).min(Duration::from_millis(800));
+            let window =
+                Duration::from_millis(100 * 2u64.pow(retry - 1)).min(Duration::from_millis(800));
             let d = backoff(&policy, retry, None);
-            assert!(d <= window && d >= window / 2, "retry {retry}: {d:?} outside {window:?}");
+            assert!(
+                d <= window && d >= window / 2,
+                "retry {retry}: {d:?} outside {window:?}"
+            );
         }
     }
 
     #[test]
     fn retry_after_wins_but_is_capped() {
         let policy = RetryPolicy::default();
-        assert_eq!(backoff(&policy, 1, Some(Duration::from_secs(2))), Duration::from_secs(2));
-        assert_eq!(backoff(&policy, 1, Some(Duration::from_secs(600))), policy.max_delay);
+        assert_eq!(
+            backoff(&policy, 1, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            backoff(&policy, 1, Some(Duration::from_secs(600))),
+            policy.max_delay
+        );
     }
 
     #[test]
@@ -64,7 +74,10 @@ mod tests {
         h.insert("retry-after-ms", "150".parse().expect("header"));
         assert_eq!(retry_after(&h), Some(Duration::from_millis(150)));
         h.insert("retry-after-ms", "soon".parse().expect("header"));
-        h.insert("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".parse().expect("header"));
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().expect("header"),
+        );
         assert_eq!(retry_after(&h), None);
     }
 }

@@ -80,7 +80,11 @@ impl OpenAiClient {
 
     /// `base_url` + `path` (path without leading slash, e.g. `chatkit/threads`).
     fn url(&self, path: &str) -> String {
-        format!("{}/{}", self.config.base_url.as_str().trim_end_matches('/'), path)
+        format!(
+            "{}/{}",
+            self.config.base_url.as_str().trim_end_matches('/'),
+            path
+        )
     }
 
     /// Sends a request with retries on 429, 5xx and transport failures, and
@@ -102,7 +106,9 @@ impl OpenAiClient {
                 Err(outcome) => outcome,
             };
             let retryable = match &failure {
-                Failure::Status(status) => *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error(),
+                Failure::Status(status) => {
+                    *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+                }
                 Failure::Transport(_) => true,
             };
             let wait = backoff(&policy, attempt, hint);
