@@ -1,0 +1,230 @@
+//! The route handlers: HTTP onto the core's typed requests and outcomes.
+//! Status codes come from the core (`LeadError::status_code`,
+//! `MintError::status_code`); this module only serialises.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::header::{ALLOW, CACHE_CONTROL, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chatkit_leads_core::session::{MintError, SessionSettings};
+use chatkit_leads_core::{
+    ChatKitClient, Clock, ErrorResponse, LeadError, LeadRequest, LeadStore, LeadWorkflow, Mailer,
+    SessionRequest, Summarizer, ThreadId,
+};
+use serde::Serialize;
+use tracing::{Span, warn};
+
+use crate::identity::UserIdentity;
+
+/// What every handler shares. Cloned per request, so everything is behind
+/// an `Arc`.
+pub(crate) struct AppState<C, S, M, Z, K> {
+    pub workflow: Arc<LeadWorkflow<C, S, M, Z, K>>,
+    pub sessions: Option<Arc<SessionSettings>>,
+    pub identity: Arc<UserIdentity>,
+}
+
+// A derive would require the ports themselves to be `Clone`.
+impl<C, S, M, Z, K> Clone for AppState<C, S, M, Z, K> {
+    fn clone(&self) -> Self {
+        Self {
+            workflow: Arc::clone(&self.workflow),
+            sessions: self.sessions.clone(),
+            identity: Arc::clone(&self.identity),
+        }
+    }
+}
+
+/// The message of a `POST /session` when minting is not configured.
+pub(crate) const SESSIONS_NOT_CONFIGURED: &str = "session minting is not configured on this server: \
+     set OPENAI_API_KEY and CHATKIT_WORKFLOW_ID";
+
+/// The thread id `/readyz` reads: any valid id works, the record need not exist.
+const PROBE_THREAD_ID: &str = "cthr_readyz_probe";
+
+/// `{"error": message}` with `status`.
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(ErrorResponse {
+            error: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A body that could not be read: 413 past the limit, else the extractor's
+/// own status. Neither message echoes the body.
+fn body_error(rejection: &BytesRejection) -> Response {
+    let code = rejection.status();
+    if code == StatusCode::PAYLOAD_TOO_LARGE {
+        error(code, "request body is too large")
+    } else {
+        error(code, "request body could not be read")
+    }
+}
+
+/// `{"ok": true}`.
+#[derive(Serialize)]
+struct Health {
+    ok: bool,
+}
+
+/// The `POST /session` answer: the secret and its expiry, nothing else.
+#[derive(Serialize)]
+struct SessionResponse {
+    client_secret: String,
+    expires_at: i64,
+}
+
+/// `GET /healthz`: the process is up.
+pub(crate) async fn healthz() -> Response {
+    Json(Health { ok: true }).into_response()
+}
+
+/// `GET /readyz`: the lead store answers.
+pub(crate) async fn readyz<C, S, M, Z, K>(State(state): State<AppState<C, S, M, Z, K>>) -> Response
+where
+    C: ChatKitClient + 'static,
+    S: LeadStore + 'static,
+    M: Mailer + 'static,
+    Z: Summarizer + 'static,
+    K: Clock + 'static,
+{
+    let Ok(probe) = ThreadId::parse(PROBE_THREAD_ID) else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "invalid probe id");
+    };
+    match state.workflow.ports().store.get(&probe).await {
+        Ok(_) => Json(Health { ok: true }).into_response(),
+        Err(err) => {
+            warn!(error = %err, "readiness probe: lead store unavailable");
+            error(StatusCode::SERVICE_UNAVAILABLE, "lead store unavailable")
+        }
+    }
+}
+
+/// `POST /lead`.
+pub(crate) async fn lead<C, S, M, Z, K>(
+    State(state): State<AppState<C, S, M, Z, K>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response
+where
+    C: ChatKitClient + 'static,
+    S: LeadStore + 'static,
+    M: Mailer + 'static,
+    Z: Summarizer + 'static,
+    K: Clock + 'static,
+{
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return body_error(&rejection),
+    };
+    let mut request = match LeadRequest::from_json(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            let err = LeadError::BadRequest(err);
+            return error(status(err.status_code()), ErrorResponse::from(&err).error);
+        }
+    };
+    Span::current().record("thread_id", tracing::field::display(&request.thread_id));
+    request.user = state.identity.for_lead(&headers, request.user.take());
+    match state.workflow.process(&request).await {
+        Ok(outcome) => Json(outcome.to_response()).into_response(),
+        Err(err) => {
+            let body = ErrorResponse::from(&err);
+            (status(err.status_code()), Json(body)).into_response()
+        }
+    }
+}
+
+/// `POST /session`.
+pub(crate) async fn session<C, S, M, Z, K>(
+    State(state): State<AppState<C, S, M, Z, K>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response
+where
+    C: ChatKitClient + 'static,
+    S: LeadStore + 'static,
+    M: Mailer + 'static,
+    Z: Summarizer + 'static,
+    K: Clock + 'static,
+{
+    let Some(settings) = &state.sessions else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, SESSIONS_NOT_CONFIGURED);
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return body_error(&rejection),
+    };
+    let mut request = match SessionRequest::from_json(&body) {
+        Ok(request) => request,
+        Err(err) => return error(StatusCode::BAD_REQUEST, err.to_string()),
+    };
+    let resolved = state.identity.for_session(&headers, request.user.take());
+    let Some(user) = resolved.user else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "could not create a user id",
+        );
+    };
+    let ports = state.workflow.ports();
+    let shop = &state.workflow.config().shop;
+    match settings
+        .mint(&ports.chatkit, &ports.clock, shop, user, &request)
+        .await
+    {
+        Ok(session) => {
+            let mut response = Json(SessionResponse {
+                client_secret: session.client_secret,
+                expires_at: session.expires_at,
+            })
+            .into_response();
+            let headers = response.headers_mut();
+            // The secret must not sit in a shared or browser cache.
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            if let Some(cookie) = resolved
+                .set_cookie
+                .and_then(|c| HeaderValue::from_str(&c).ok())
+            {
+                headers.insert(SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(err) => {
+            warn!(error = %err, "session minting failed");
+            let message = match err {
+                MintError::Request(_) => "session configuration is invalid",
+                _ => "could not create a ChatKit session",
+            };
+            error(status(err.status_code()), message)
+        }
+    }
+}
+
+/// Any other method on a known path: 405 naming the allowed ones.
+pub(crate) fn method_not_allowed(allowed: &'static str) -> Response {
+    let mut response = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method not allowed; use {allowed}"),
+    );
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allowed));
+    response
+}
+
+/// Unknown paths.
+pub(crate) async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not found")
+}

@@ -1,0 +1,351 @@
+//! # chatkit-leads-axum
+//!
+//! The browser-facing HTTP contract of chatkit-leads (SPEC §3) as an axum
+//! [`Router`] that a shop serves alone or nests in its own app:
+//!
+//! | route | answers |
+//! |---|---|
+//! | `POST /session` | `{client_secret, expires_at}`; 400 bad JSON; 503 when minting is not configured; 500/502 `{error}` |
+//! | `POST /lead` | the workflow's outcome (`{ok, sent, reason, …}`); 400 bad JSON / thread id (before any I/O); 404 unknown thread; 5xx `{error}` |
+//! | `GET /healthz` | always `{"ok":true}` |
+//! | `GET /readyz` | `{"ok":true}` when the lead store answers, else 503 |
+//!
+//! Every error is JSON `{"error": "…"}`: 413 past the body limit (16 KiB by
+//! default), 405 for another method on these paths, 404 for other paths.
+//! The status table lives in the core (`LeadError::status_code`,
+//! `MintError::status_code`); this crate only maps it.
+//!
+//! Around the routes: a CORS exact-origin allow-list, `x-request-id`
+//! (generated when absent, echoed in the response) and one `request` span
+//! per request with `method`, `path`, `request_id` and, for `/lead`,
+//! `thread_id`. Bodies, message text, phone numbers, emails, the client
+//! secret and cookies are never logged.
+//!
+//! The ChatKit `user` comes from the body ([`UserIdentity::TrustBrowser`],
+//! the seed's behaviour and the default without a key) or from a
+//! server-issued HMAC-signed `HttpOnly` cookie
+//! ([`UserIdentity::SignedCookie`]). **The examples use the signed cookie**,
+//! and [`UserIdentity::from_key`] picks it whenever a key is configured.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
+//! use chatkit_leads_core::session::{SessionSettings, WorkflowId};
+//! use chatkit_leads_core::testkit::{
+//!     ManualClock, MemoryStore, RecordingMailer, ScriptedChatKit, ScriptedSummarizer,
+//!     SummaryScript,
+//! };
+//! use chatkit_leads_core::{EmailAddress, Envelope, LeadConfig, LeadWorkflow, Ports, ShopProfile};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Real deployments plug in the OpenAI, store and mailer adapters here.
+//! let ports = Ports {
+//!     chatkit: ScriptedChatKit::new(),
+//!     store: MemoryStore::new(),
+//!     mailer: RecordingMailer::new(),
+//!     summarizer: ScriptedSummarizer::new(SummaryScript::Hang),
+//!     clock: ManualClock::at_unix(1_767_400_000),
+//! };
+//! let envelope = Envelope {
+//!     from: EmailAddress::parse("leads@shop.example").ok_or("from")?,
+//!     from_name: None,
+//!     to: vec![EmailAddress::parse("owner@shop.example").ok_or("to")?],
+//! };
+//! let workflow = LeadWorkflow::new(ports, LeadConfig::new(ShopProfile::seed(), envelope))?;
+//!
+//! // e.g. `openssl rand -base64 32`, kept in the server's secrets.
+//! let key = CookieKey::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")?;
+//! let leads: axum::Router = LeadsRouter::new(Arc::new(workflow))
+//!     .sessions(SessionSettings::new(WorkflowId::parse("wf_68e6a1b2c3d4")?))
+//!     .cors_origins(["https://www.shop.example", "http://localhost:4321"])
+//!     .identity(UserIdentity::signed_cookie(key))
+//!     .build()?;
+//!
+//! // Serve it alone (`axum::serve(listener, leads)`), or nest it in the
+//! // shop's own app, after that app's `with_state`:
+//! let app = axum::Router::new()
+//!     .route("/", axum::routing::get(|| async { "welcome" }))
+//!     .nest("/chat", leads);
+//! # let _ = app;
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+mod handlers;
+mod identity;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderName, HeaderValue, Method};
+use axum::routing::{get, post};
+use chatkit_leads_core::session::SessionSettings;
+use chatkit_leads_core::{ChatKitClient, Clock, LeadStore, LeadWorkflow, Mailer, Summarizer};
+use thiserror::Error;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
+use tracing::{Level, Span, info_span};
+
+use crate::handlers::AppState;
+pub use crate::identity::{
+    CookieKey, DEFAULT_COOKIE_MAX_AGE, DEFAULT_COOKIE_NAME, IdentityError, KeyError, SameSite,
+    UserIdentity,
+};
+
+/// The body limit of both endpoints unless configured (SPEC §3): 16 KiB.
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
+
+/// The request id header, read, generated when absent and echoed.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Longest accepted incoming request id; longer ones are replaced.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// How long browsers may cache a preflight answer.
+const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// The router's settings could not work.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A CORS origin is not `http(s)://host[:port]` (no path, no wildcard).
+    #[error("CORS origin `{0}` must be http(s)://host[:port], exactly as the browser sends it")]
+    InvalidOrigin(String),
+    /// The body limit is zero.
+    #[error("the body limit must be at least 1 byte")]
+    ZeroBodyLimit,
+    /// The identity settings are invalid.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+}
+
+/// Builds the [`Router`]: the workflow is required, everything else has a
+/// default (no session minting, no CORS headers, 16 KiB, trust the browser).
+pub struct LeadsRouter<C, S, M, Z, K> {
+    workflow: Arc<LeadWorkflow<C, S, M, Z, K>>,
+    sessions: Option<SessionSettings>,
+    cors_origins: Vec<String>,
+    body_limit: usize,
+    identity: UserIdentity,
+}
+
+impl<C, S, M, Z, K> LeadsRouter<C, S, M, Z, K>
+where
+    C: ChatKitClient + 'static,
+    S: LeadStore + 'static,
+    M: Mailer + 'static,
+    Z: Summarizer + 'static,
+    K: Clock + 'static,
+{
+    /// A router for `workflow`. Without [`LeadsRouter::sessions`],
+    /// `POST /session` answers 503 (an offline preview server).
+    pub fn new(workflow: Arc<LeadWorkflow<C, S, M, Z, K>>) -> Self {
+        Self {
+            workflow,
+            sessions: None,
+            cors_origins: Vec::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            identity: UserIdentity::default(),
+        }
+    }
+
+    /// Enables `POST /session`: sessions of `settings`' workflow, minted
+    /// with the workflow's ChatKit client and clock, and state variables for
+    /// the workflow's shop (`LeadConfig::shop`).
+    pub fn sessions(mut self, settings: SessionSettings) -> Self {
+        self.sessions = Some(settings);
+        self
+    }
+
+    /// The origins allowed to call the endpoints from a browser, exactly as
+    /// browsers send them (`https://www.shop.example`, no path; a trailing
+    /// `/` is dropped). Replaces earlier calls; empty (the default) sends no
+    /// CORS headers at all, for same-origin deployments.
+    pub fn cors_origins<I>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.cors_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The largest accepted request body, in bytes ([`DEFAULT_BODY_LIMIT`]).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// How the ChatKit `user` is decided ([`UserIdentity::TrustBrowser`]
+    /// unless set; the examples use [`UserIdentity::signed_cookie`]).
+    pub fn identity(mut self, identity: UserIdentity) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    /// The router, ready to serve or nest. Its state is already applied.
+    pub fn build(self) -> Result<Router, BuildError> {
+        if self.body_limit == 0 {
+            return Err(BuildError::ZeroBodyLimit);
+        }
+        self.identity.validate()?;
+        let cors = cors_layer(&self.cors_origins, self.identity.uses_cookie())?;
+        let state = AppState {
+            workflow: self.workflow,
+            sessions: self.sessions.map(Arc::new),
+            identity: Arc::new(self.identity),
+        };
+        let router = Router::new()
+            .route(
+                "/session",
+                post(handlers::session::<C, S, M, Z, K>)
+                    .fallback(|| async { handlers::method_not_allowed("POST") }),
+            )
+            .route(
+                "/lead",
+                post(handlers::lead::<C, S, M, Z, K>)
+                    .fallback(|| async { handlers::method_not_allowed("POST") }),
+            )
+            .route(
+                "/healthz",
+                get(handlers::healthz)
+                    .fallback(|| async { handlers::method_not_allowed("GET, HEAD") }),
+            )
+            .route(
+                "/readyz",
+                get(handlers::readyz::<C, S, M, Z, K>)
+                    .fallback(|| async { handlers::method_not_allowed("GET, HEAD") }),
+            )
+            .fallback(handlers::not_found)
+            .with_state(state)
+            .layer(DefaultBodyLimit::max(self.body_limit));
+        let router = match cors {
+            Some(cors) => router.layer(cors),
+            None => router,
+        };
+        // `Router::layer` wraps what is already there, so the last layer is
+        // the outermost: ids are fixed first, then the span opens, then the
+        // id is copied to the response (preflight answers included).
+        let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+        Ok(router
+            .layer(PropagateRequestIdLayer::new(request_id.clone()))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(RequestSpan)
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+            .layer(axum::middleware::map_request(drop_unusable_request_id)))
+    }
+}
+
+/// The CORS layer for `origins`, or `None` when the list is empty.
+fn cors_layer(origins: &[String], credentials: bool) -> Result<Option<CorsLayer>, BuildError> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let list = origins
+        .iter()
+        .map(|o| parse_origin(o).ok_or_else(|| BuildError::InvalidOrigin(o.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
+            .allow_headers([CONTENT_TYPE])
+            .expose_headers([HeaderName::from_static(REQUEST_ID_HEADER)])
+            .allow_credentials(credentials)
+            .max_age(PREFLIGHT_MAX_AGE),
+    ))
+}
+
+/// `scheme://host[:port]` in lower case, as browsers send `Origin`. A
+/// wildcard, a path or anything else is refused.
+fn parse_origin(raw: &str) -> Option<HeaderValue> {
+    let origin = raw.trim().trim_end_matches('/').to_ascii_lowercase();
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))?;
+    let valid = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if valid {
+        HeaderValue::from_str(&origin).ok()
+    } else {
+        None
+    }
+}
+
+/// Opens the `request` span. `thread_id` is filled in by `/lead` once the
+/// body is parsed; nothing else from the request (headers, query, body)
+/// is recorded.
+#[derive(Debug, Clone, Copy)]
+struct RequestSpan;
+
+impl<B> MakeSpan<B> for RequestSpan {
+    fn make_span(&mut self, request: &axum::http::Request<B>) -> Span {
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id = %request_id,
+            thread_id = tracing::field::Empty,
+        )
+    }
+}
+
+/// A client's `x-request-id` is logged and echoed, so only short ids of
+/// `[A-Za-z0-9._:-]` are kept; anything else is replaced by a fresh one.
+async fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = request.headers().get(REQUEST_ID_HEADER).is_none_or(|v| {
+        let bytes = v.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+    });
+    if !usable {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised_and_wildcards_refused() {
+        assert_eq!(
+            parse_origin("https://WWW.Shop.example/"),
+            Some(HeaderValue::from_static("https://www.shop.example"))
+        );
+        assert_eq!(
+            parse_origin("http://localhost:4321"),
+            Some(HeaderValue::from_static("http://localhost:4321"))
+        );
+        for bad in [
+            "*",
+            "null",
+            "https://",
+            "shop.example",
+            "https://a/b",
+            "ftp://a",
+        ] {
+            assert_eq!(parse_origin(bad), None, "{bad}");
+        }
+    }
+}
