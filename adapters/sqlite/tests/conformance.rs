@@ -1,0 +1,387 @@
+//! The SQLite store against the core's conformance suite and its own
+//! guarantees, always on a real database file.
+
+use std::sync::Arc;
+
+use chatkit_leads_core::LeadStore;
+use chatkit_leads_core::ids::{LeaseId, ThreadId};
+use chatkit_leads_core::record::{
+    AcquireRequest, Acquired, ErrorMark, LeadRecord, LeadStatus, LeaseToken, SentMark,
+};
+use chatkit_leads_core::testkit::{MemoryStore, conformance};
+use chatkit_leads_core::{StoreError, testkit::conformance::fresh_thread};
+use chatkit_leads_sqlite::{SqliteStore, SqliteStoreOptions};
+use tempfile::TempDir;
+
+const T0: i64 = 1_800_000_000;
+
+/// A fresh directory and the path of a database file inside it.
+fn temp_db() -> (TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("leads.db");
+    let path = path.to_str().expect("utf-8 temp path").to_owned();
+    (dir, path)
+}
+
+fn acquire_req(thread: &ThreadId, now: i64) -> AcquireRequest {
+    AcquireRequest {
+        thread_id: thread.clone(),
+        lease_id: LeaseId::random(),
+        now,
+        lock_expires_at: now + 120,
+        ttl: now + 30 * 24 * 3600,
+        reason: "idle".to_owned(),
+    }
+}
+
+fn token(req: &AcquireRequest) -> LeaseToken {
+    LeaseToken {
+        thread_id: req.thread_id.clone(),
+        lease_id: req.lease_id.clone(),
+    }
+}
+
+async fn won<S: LeadStore + ?Sized>(store: &S, req: &AcquireRequest) -> LeadRecord {
+    match store.try_acquire(req).await.expect("acquire") {
+        Acquired::Won(record) => record,
+        Acquired::Lost(holder) => panic!("acquire lost to {holder:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn passes_the_lead_store_conformance_suite_on_a_file() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::connect(&path).await.expect("connect");
+    conformance::run_all(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_pools_on_one_file_give_exactly_one_winner() {
+    const CONTENDERS: usize = 64;
+    const ROUNDS: usize = 10;
+    let (_dir, path) = temp_db();
+    let first = Arc::new(SqliteStore::connect(&path).await.expect("first pool"));
+    let second = Arc::new(SqliteStore::connect(&path).await.expect("second pool"));
+
+    for round in 0..ROUNDS {
+        let thread = fresh_thread("two_pools");
+        let barrier = Arc::new(tokio::sync::Barrier::new(CONTENDERS));
+        let tasks: Vec<_> = (0..CONTENDERS)
+            .map(|i| {
+                let store = if i % 2 == 0 {
+                    Arc::clone(&first)
+                } else {
+                    Arc::clone(&second)
+                };
+                let req = acquire_req(&thread, T0);
+                let barrier = Arc::clone(&barrier);
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let result = store.try_acquire(&req).await;
+                    (req.lease_id, result)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        let mut losers = Vec::new();
+        for task in tasks {
+            let (lease_id, result) = task.await.expect("task");
+            match result.unwrap_or_else(|e| panic!("round {round}: acquire failed: {e}")) {
+                Acquired::Won(record) => winners.push((lease_id, record)),
+                Acquired::Lost(holder) => losers.push(holder),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: exactly one winner");
+        let (lease_id, record) = &winners[0];
+        assert_eq!(record.lease_id.as_ref(), Some(lease_id), "round {round}");
+        assert_eq!(record.attempts, 1, "round {round}: one attempt counted");
+        for holder in &losers {
+            let holder = holder.as_ref().expect("loser sees the holder's record");
+            assert_eq!(holder.lease_id.as_ref(), Some(lease_id), "round {round}");
+        }
+        // Both pools read the same winner.
+        for store in [&first, &second] {
+            let stored = store.get(&thread).await.expect("get").expect("record");
+            assert_eq!(stored.lease_id.as_ref(), Some(lease_id), "round {round}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    let (_dir, path) = temp_db();
+    let first = SqliteStore::connect(&path).await.expect("first connect");
+    let thread = fresh_thread("migrate");
+    won(&first, &acquire_req(&thread, T0)).await;
+    first
+        .migrate()
+        .await
+        .expect("migrate again on the same pool");
+    first.close().await;
+
+    let second = SqliteStore::connect(&path).await.expect("second connect");
+    second.migrate().await.expect("explicit migrate");
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(second.pool())
+        .await
+        .expect("count migrations");
+    assert_eq!(applied, 1, "each migration recorded once");
+    assert!(
+        second.get(&thread).await.expect("get").is_some(),
+        "data survives reconnecting"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_connects_migrate_a_fresh_file_once() {
+    let (_dir, path) = temp_db();
+    let connects: Vec<_> = (0..8)
+        .map(|_| {
+            let path = path.clone();
+            tokio::spawn(async move { SqliteStore::connect(&path).await })
+        })
+        .collect();
+    for connect in connects {
+        let store = connect.await.expect("task").expect("connect");
+        store.ping().await.expect("ping");
+    }
+}
+
+#[tokio::test]
+async fn connect_without_migrate_leaves_the_schema_to_the_caller() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::connect_with(&path, SqliteStoreOptions::default().migrate(false))
+        .await
+        .expect("connect");
+    assert!(
+        matches!(store.ping().await, Err(StoreError::Unavailable(_))),
+        "not ready before migrating"
+    );
+    store.migrate().await.expect("migrate");
+    store.ping().await.expect("ready after migrating");
+}
+
+#[tokio::test]
+async fn delete_expired_removes_only_expired_rows() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::connect(&path).await.expect("connect");
+    let mut expired = Vec::new();
+    let mut live = Vec::new();
+    for i in 0..7 {
+        let thread = fresh_thread("expired");
+        let mut req = acquire_req(&thread, T0);
+        req.ttl = T0 + i; // all before T0 + 10
+        won(&store, &req).await;
+        expired.push(thread);
+    }
+    for ttl in [T0 + 10, T0 + 11] {
+        // `ttl == now` is not expired yet.
+        let thread = fresh_thread("live");
+        let mut req = acquire_req(&thread, T0);
+        req.ttl = ttl;
+        won(&store, &req).await;
+        live.push(thread);
+    }
+
+    let deleted = store.delete_expired(T0 + 10, 3).await.expect("delete");
+    assert_eq!(deleted, 7, "every expired record, across several batches");
+    for thread in &expired {
+        assert_eq!(store.get(thread).await.expect("get"), None);
+    }
+    for thread in &live {
+        assert!(store.get(thread).await.expect("get").is_some());
+    }
+    assert_eq!(
+        store.delete_expired(T0 + 10, 3).await.expect("delete"),
+        0,
+        "nothing left to delete"
+    );
+}
+
+#[tokio::test]
+async fn a_record_round_trips_every_field() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::connect(&path).await.expect("connect");
+    let reference = MemoryStore::new();
+    let thread = fresh_thread("round_trip");
+
+    // The same history on both stores; the file must read back exactly
+    // what the reference rules produce, with every optional field set.
+    let first = acquire_req(&thread, T0);
+    let second = AcquireRequest {
+        reason: "pagehide ✓ — «ünïcode»".to_owned(),
+        ..acquire_req(&thread, T0 + 200)
+    };
+    let sent = SentMark {
+        now: T0 + 205,
+        message_id: "<0f9e@leads.example> 'quoted' \"id\"".to_owned(),
+        ttl: i64::MAX,
+    };
+    let error = ErrorMark {
+        now: T0 + 3,
+        retry_at: T0 + 63,
+        error: "timeout; DROP TABLE lead_records; --".to_owned(),
+        clear_delivery: false,
+    };
+    for s in [&store as &dyn LeadStore, &reference as &dyn LeadStore] {
+        won(s, &first).await;
+        assert!(
+            s.checkpoint_delivery(&token(&first), T0 + 2)
+                .await
+                .expect("checkpoint")
+        );
+        assert!(
+            s.mark_error(&token(&first), &error)
+                .await
+                .expect("mark_error")
+        );
+        won(s, &second).await;
+        assert!(
+            s.mark_sent(&token(&second), &sent)
+                .await
+                .expect("mark_sent")
+        );
+    }
+
+    let stored = store.get(&thread).await.expect("get").expect("record");
+    assert_eq!(Some(stored.clone()), reference.record(&thread));
+    assert_eq!(stored.status, LeadStatus::Sent);
+    assert_eq!(stored.attempts, 2);
+    assert_eq!(stored.created_at, T0);
+    assert_eq!(stored.delivery_started_at, Some(T0 + 2));
+    assert_eq!(stored.ttl, i64::MAX);
+    assert_eq!(stored.last_reason.as_deref(), Some(second.reason.as_str()));
+    assert_eq!(stored.message_id.as_deref(), Some(sent.message_id.as_str()));
+
+    // Epoch seconds are stored as integers, as in the seed's table.
+    let kinds: (String, String, String) = sqlx::query_as(
+        "SELECT typeof(lock_expires_at), typeof(sent_at), typeof(delivery_started_at) \
+         FROM lead_records WHERE thread_id = ?1",
+    )
+    .bind(thread.as_str())
+    .fetch_one(store.pool())
+    .await
+    .expect("typeof");
+    assert_eq!(
+        kinds,
+        (
+            "integer".to_owned(),
+            "integer".to_owned(),
+            "integer".to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn attempts_saturate_like_the_reference_rules() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::connect(&path).await.expect("connect");
+    let thread = fresh_thread("saturate");
+    won(&store, &acquire_req(&thread, T0)).await;
+    sqlx::query("UPDATE lead_records SET attempts = 4294967295 WHERE thread_id = ?1")
+        .bind(thread.as_str())
+        .execute(store.pool())
+        .await
+        .expect("update");
+    let record = won(&store, &acquire_req(&thread, T0 + 500)).await;
+    assert_eq!(record.attempts, u32::MAX);
+}
+
+#[tokio::test]
+async fn an_unknown_status_reads_back_as_corrupt() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::connect(&path).await.expect("connect");
+    let thread = fresh_thread("corrupt");
+    won(&store, &acquire_req(&thread, T0)).await;
+    sqlx::query("UPDATE lead_records SET status = 'queued' WHERE thread_id = ?1")
+        .bind(thread.as_str())
+        .execute(store.pool())
+        .await
+        .expect("update");
+    assert!(matches!(
+        store.get(&thread).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(
+        matches!(
+            store.try_acquire(&acquire_req(&thread, T0 + 500)).await,
+            Err(StoreError::Corrupt(_))
+        ),
+        "an unknown status is never taken over, even after its lock expired"
+    );
+}
+
+#[tokio::test]
+async fn errors_never_echo_bound_values() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::connect_with(&path, SqliteStoreOptions::default().migrate(false))
+        .await
+        .expect("connect");
+    // No table yet: every call fails inside SQLite.
+    let thread = fresh_thread("secret");
+    let mut req = acquire_req(&thread, T0);
+    req.reason = "customer@example.com +14085550123".to_owned();
+    let err = store.try_acquire(&req).await.expect_err("no table");
+    let message = err.to_string();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{message}");
+    assert!(message.contains("no such table"), "{message}");
+    for secret in [thread.as_str(), req.lease_id.as_str(), req.reason.as_str()] {
+        assert!(!message.contains(secret), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn file_databases_run_in_wal_mode() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::connect(&path).await.expect("connect");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .expect("journal_mode");
+    assert_eq!(mode, "wal");
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(store.pool())
+        .await
+        .expect("synchronous");
+    assert_eq!(synchronous, 1, "NORMAL");
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(store.pool())
+        .await
+        .expect("busy_timeout");
+    assert_eq!(busy, 5000);
+    assert!(
+        dir.path().join("leads.db-wal").exists(),
+        "WAL file beside the database"
+    );
+}
+
+#[tokio::test]
+async fn connect_accepts_urls_and_creates_the_file() {
+    let (dir, path) = temp_db();
+    let url = format!("sqlite://{path}");
+    let store = SqliteStore::connect(&url).await.expect("connect by URL");
+    store.ping().await.expect("ping");
+    assert!(dir.path().join("leads.db").exists());
+}
+
+#[tokio::test]
+async fn connect_fails_when_the_file_cannot_be_created() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A path under a regular file fails even for root.
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"x").expect("write");
+    let path = file.join("leads.db");
+    let err = SqliteStore::connect(path.to_str().expect("utf-8"))
+        .await
+        .expect_err("cannot create");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+}
+
+#[tokio::test]
+async fn in_memory_store_keeps_its_data_while_open() {
+    let store = SqliteStore::in_memory().await.expect("in memory");
+    let thread = fresh_thread("memory");
+    won(&store, &acquire_req(&thread, T0)).await;
+    assert!(store.get(&thread).await.expect("get").is_some());
+    store.ping().await.expect("ping");
+}
