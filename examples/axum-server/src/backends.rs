@@ -1,0 +1,41 @@
+//! Choosing the store and the mailer from their URL-style settings.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use chatkit_leads_core::{LeadStore, Mailer};
+use chatkit_leads_outbox::OutboxMailer;
+use chatkit_leads_sqlite::SqliteStore;
+
+/// Opens the store named by `LEADS_STORE`.
+pub async fn store(spec: &str) -> anyhow::Result<Arc<dyn LeadStore>> {
+    if spec.starts_with("sqlite:") {
+        let store = SqliteStore::connect(spec)
+            .await
+            .with_context(|| format!("LEADS_STORE: cannot open {spec}"))?;
+        return Ok(Arc::new(store));
+    }
+    bail!(
+        "LEADS_STORE must be sqlite://<path> (got `{}`)",
+        scheme_only(spec)
+    )
+}
+
+/// Builds the mailer named by `LEADS_MAILER`.
+pub fn mailer(spec: &str) -> anyhow::Result<Arc<dyn Mailer>> {
+    if let Some(dir) = spec.strip_prefix("outbox:") {
+        if dir.trim().is_empty() {
+            bail!("LEADS_MAILER: outbox:<dir> needs a directory");
+        }
+        return Ok(Arc::new(OutboxMailer::new(dir.trim())));
+    }
+    bail!(
+        "LEADS_MAILER must be outbox:<dir> (got `{}`)",
+        scheme_only(spec)
+    )
+}
+
+/// The part of a URL before `://` or `:`, so errors never echo credentials.
+fn scheme_only(spec: &str) -> &str {
+    spec.split([':', '/']).next().unwrap_or_default()
+}

@@ -1,0 +1,142 @@
+//! Every setting of the server, read from the environment (names follow the
+//! seed so a migration is a redeploy) or the command line. `--help` lists them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// The chatkit-leads server: mints ChatKit sessions and turns finished chats
+/// into one lead email each.
+///
+/// Without OPENAI_API_KEY and CHATKIT_WORKFLOW_ID it starts in an offline
+/// preview that serves bundled sample threads, so a lead email can be seen
+/// in the outbox without any account.
+#[derive(Debug, Parser)]
+#[command(name = "chatkit-leads-server", version, about, long_about)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8787")]
+    pub bind: SocketAddr,
+
+    /// OpenAI API key (live mode). Never logged.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<String>,
+
+    /// Agent Builder workflow id, `wf_…` (live mode).
+    #[arg(long, env = "CHATKIT_WORKFLOW_ID", hide_env_values = true)]
+    pub chatkit_workflow_id: Option<String>,
+
+    /// OpenAI API root.
+    #[arg(
+        long,
+        env = "OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
+    pub openai_base_url: String,
+
+    /// Model for the internal summary.
+    #[arg(long, env = "LEAD_SUMMARY_MODEL", default_value = "gpt-5.2-2025-12-11")]
+    pub lead_summary_model: String,
+
+    /// Where lead emails go (comma-separated; required in live mode).
+    #[arg(long, env = "LEAD_TO_EMAIL")]
+    pub lead_to_email: Option<String>,
+
+    /// Sender of lead emails (required in live mode).
+    #[arg(long, env = "LEAD_FROM_EMAIL")]
+    pub lead_from_email: Option<String>,
+
+    /// Browser origins allowed to call the endpoints (comma-separated, exact).
+    #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
+    pub allowed_origins: String,
+
+    /// Lead store: `sqlite://<path>`.
+    #[arg(long, env = "LEADS_STORE", default_value = "sqlite://chatkit-leads.db")]
+    pub leads_store: String,
+
+    /// Mailer: `outbox:<dir>`, `smtp://[user:pass@]host:port` (STARTTLS) or
+    /// `smtps://…` (implicit TLS).
+    #[arg(long, env = "LEADS_MAILER", default_value = "outbox:./outbox")]
+    pub leads_mailer: String,
+
+    /// TOML file with the shop profile and hours (default: the bundled example shop).
+    #[arg(long, env = "LEADS_SHOP_CONFIG")]
+    pub leads_shop_config: Option<PathBuf>,
+
+    /// Base64 key (≥ 32 bytes) signing the user cookie. Without it a random
+    /// key is made at start-up (cookies then last until a restart).
+    #[arg(long, env = "LEADS_COOKIE_KEY", hide_env_values = true)]
+    pub leads_cookie_key: Option<String>,
+
+    /// Trust the browser's `user` instead of a signed cookie (the seed's
+    /// behaviour; not recommended).
+    #[arg(long, env = "LEADS_TRUST_BROWSER_USER", default_value_t = false)]
+    pub leads_trust_browser_user: bool,
+
+    /// Send lease, in seconds.
+    #[arg(long, env = "LEADS_LEASE_SECONDS", default_value_t = 120)]
+    pub leads_lease_seconds: u64,
+
+    /// Summary timeout, in seconds (must be shorter than the lease).
+    #[arg(long, env = "LEADS_SUMMARY_TIMEOUT_SECONDS", default_value_t = 45)]
+    pub leads_summary_timeout_seconds: u64,
+
+    /// Cooldown after a failed send, in seconds.
+    #[arg(long, env = "LEADS_ERROR_COOLDOWN_SECONDS", default_value_t = 60)]
+    pub leads_error_cooldown_seconds: u64,
+}
+
+/// Live or offline preview, decided from the OpenAI settings.
+#[derive(Debug)]
+pub enum Mode {
+    /// Talk to OpenAI.
+    Live {
+        /// `OPENAI_API_KEY`.
+        api_key: String,
+        /// `CHATKIT_WORKFLOW_ID`.
+        workflow_id: String,
+    },
+    /// Bundled samples, no model, no session minting.
+    Preview,
+}
+
+impl Settings {
+    /// Live when both OpenAI settings are present, preview when neither is;
+    /// one without the other is a start-up error naming the missing one.
+    pub fn mode(&self) -> anyhow::Result<Mode> {
+        let key = self
+            .openai_api_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        let workflow = self
+            .chatkit_workflow_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        match (key, workflow) {
+            (Some(api_key), Some(workflow_id)) => Ok(Mode::Live {
+                api_key: api_key.to_owned(),
+                workflow_id: workflow_id.to_owned(),
+            }),
+            (None, None) => Ok(Mode::Preview),
+            (Some(_), None) => {
+                anyhow::bail!("CHATKIT_WORKFLOW_ID is required when OPENAI_API_KEY is set")
+            }
+            (None, Some(_)) => {
+                anyhow::bail!("OPENAI_API_KEY is required when CHATKIT_WORKFLOW_ID is set")
+            }
+        }
+    }
+
+    /// The allowed origins, trimmed, empty entries dropped.
+    pub fn origins(&self) -> Vec<String> {
+        self.allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
