@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use chatkit_leads_core::{LeadStore, Mailer};
 use chatkit_leads_outbox::OutboxMailer;
+use chatkit_leads_smtp::{SmtpConfig, SmtpMailer};
 use chatkit_leads_sqlite::SqliteStore;
 
 /// Opens the store named by `LEADS_STORE`.
@@ -29,8 +30,12 @@ pub fn mailer(spec: &str) -> anyhow::Result<Arc<dyn Mailer>> {
         }
         return Ok(Arc::new(OutboxMailer::new(dir.trim())));
     }
+    if spec.starts_with("smtp://") || spec.starts_with("smtps://") {
+        let config = SmtpConfig::from_url(spec).context("LEADS_MAILER is not a valid SMTP URL")?;
+        return Ok(Arc::new(SmtpMailer::new(config).context("LEADS_MAILER")?));
+    }
     bail!(
-        "LEADS_MAILER must be outbox:<dir> (got `{}`)",
+        "LEADS_MAILER must be outbox:<dir>, smtp://[user:pass@]host:port or smtps://… (got `{}`)",
         scheme_only(spec)
     )
 }

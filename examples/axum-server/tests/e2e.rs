@@ -1,0 +1,443 @@
+//! The server binary end to end, as a process, over real HTTP: the local
+//! OpenAI fake (in this test process), a real SMTP server, a SQLite file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chatkit_leads_core::{LeadStore, ThreadId};
+use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi};
+use chatkit_leads_sqlite::SqliteStore;
+use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
+use serde_json::{Value, json};
+
+const KEY: &str = "sk-e2e-test-key";
+const ORIGIN: &str = "https://shop.example";
+const COOKIE_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_chatkit-leads-server"))
+}
+
+struct Deployment {
+    fake: FakeOpenAi,
+    smtp: SmtpSink,
+    server: ServerProcess,
+    db: PathBuf,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Deployment {
+    async fn start() -> Self {
+        let fake = FakeOpenAi::start(FakeConfig::new(repo_root().join("tests/fixtures"), KEY))
+            .await
+            .expect("fake");
+        let smtp = SmtpSink::start();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("leads.db");
+        let env = live_env(&fake, &smtp, &db);
+        let server = ServerProcess::start(&binary(), &env).await;
+        Self {
+            fake,
+            smtp,
+            server,
+            db,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.server.url()))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn lead(&self, thread: &str) -> (u16, Value) {
+        self.post(
+            "/lead",
+            json!({"threadId": thread, "reason": "chat_closed"}).to_string(),
+        )
+        .await
+    }
+
+    async fn record_exists(&self, thread: &str) -> bool {
+        let store = SqliteStore::connect(self.db.to_str().expect("utf-8 path"))
+            .await
+            .expect("db");
+        let id = ThreadId::parse(thread).expect("thread id");
+        store.get(&id).await.expect("get").is_some()
+    }
+
+    fn chatkit_calls(&self) -> usize {
+        self.fake.count("GET", "/v1/chatkit/threads") + self.fake.count("POST", "/v1/responses")
+    }
+}
+
+fn live_env(fake: &FakeOpenAi, smtp: &SmtpSink, db: &Path) -> BTreeMap<String, String> {
+    [
+        ("OPENAI_API_KEY", KEY.to_owned()),
+        ("CHATKIT_WORKFLOW_ID", "wf_e2e_workflow".to_owned()),
+        ("OPENAI_BASE_URL", fake.base_url()),
+        ("LEAD_TO_EMAIL", "shop@example.com".to_owned()),
+        ("LEAD_FROM_EMAIL", "leads@example.com".to_owned()),
+        ("LEADS_STORE", format!("sqlite://{}", db.display())),
+        ("LEADS_MAILER", smtp.mailer_url()),
+        ("ALLOWED_ORIGINS", ORIGIN.to_owned()),
+        ("LEADS_COOKIE_KEY", COOKIE_KEY.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_returns_the_fakes_secret_and_sends_the_state_variables() {
+    let d = Deployment::start().await;
+    let response = d
+        .http
+        .post(format!("{}/session", d.server.url()))
+        .body(
+            json!({"locale": "es", "pageUrl": "https://shop.example/es/", "user": "anon_forged"})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly"),
+        "signed user cookie issued: {cookie}"
+    );
+    let body: Value = response.json().await.expect("json");
+    assert!(
+        body["client_secret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("ek_fake_")),
+        "{body}"
+    );
+    assert!(body["expires_at"].is_number());
+    assert_eq!(
+        body.as_object().map(|o| o.len()),
+        Some(2),
+        "only client_secret and expires_at"
+    );
+
+    let requests = d.fake.requests();
+    let sent = requests
+        .iter()
+        .find(|r| r.path == "/v1/chatkit/sessions")
+        .and_then(|r| r.body.clone())
+        .expect("session request reached OpenAI");
+    assert_eq!(sent["workflow"]["id"], "wf_e2e_workflow");
+    assert_ne!(
+        sent["user"], "anon_forged",
+        "the cookie user, not the body's"
+    );
+    let vars = sent["workflow"]["state_variables"]
+        .as_object()
+        .expect("state variables");
+    let mut keys: Vec<&str> = vars.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "locale",
+            "page_url",
+            "shop_is_open_now",
+            "shop_local_time_24h",
+            "shop_local_weekday",
+            "shop_next_open_day",
+            "shop_next_open_time",
+            "shop_timezone"
+        ]
+    );
+    assert_eq!(vars["locale"], "es");
+    assert_eq!(vars["shop_timezone"], "America/Los_Angeles");
+    assert!(vars["shop_is_open_now"].is_boolean());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_thread_gets_its_spec_reason_and_sent_ones_one_email() {
+    let d = Deployment::start().await;
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(repo_root().join("tests/fixtures/chatkit/expected.json"))
+            .expect("expected.json"),
+    )
+    .expect("json");
+    let mut sent = 0;
+    for (thread, want) in expected.as_object().expect("object") {
+        let (status, body) = d.lead(thread).await;
+        assert_eq!(status, 200, "{thread}: {body}");
+        let want_reason = match want["outcome"].as_str() {
+            Some("sent") => {
+                sent += 1;
+                "chat_closed"
+            }
+            Some(other) => other,
+            None => panic!("{thread}: outcome missing"),
+        };
+        assert_eq!(body["reason"], want_reason, "{thread}");
+        assert_eq!(body["sent"], want_reason == "chat_closed", "{thread}");
+        let (_, again) = d.lead(thread).await;
+        if want_reason == "chat_closed" {
+            assert_eq!(again["reason"], "already_sent", "{thread}: repeat");
+        }
+    }
+    let mails = d.smtp.messages();
+    assert_eq!(mails.len(), sent, "one email per sent thread");
+    assert!(mails.iter().all(|m| m.rcpt_tos == ["shop@example.com"]));
+    let parser = mail_parser::MessageParser::default();
+    let truck = mails
+        .iter()
+        .filter_map(|m| parser.parse(m.raw.as_bytes()))
+        .find(|m| {
+            m.body_text(0)
+                .is_some_and(|t| t.contains("cthr_fx_en_truck_seats"))
+        })
+        .expect("the truck thread's email");
+    assert_eq!(
+        truck.subject(),
+        Some(
+            "New chat lead: 2016 Ford F-150 - Reupholster both front bucket seats (cracked leather)"
+        ),
+        "the model's vehicle and project make the subject"
+    );
+    assert_eq!(
+        (truck.text_body_count(), truck.html_body_count()),
+        (1, 1),
+        "both parts"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_leads_on_one_thread_send_exactly_one_email() {
+    let d = Deployment::start().await;
+    let calls = (0..200).map(|_| d.lead("cthr_fx_en_truck_seats"));
+    let results = futures::future::join_all(calls).await;
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for (status, body) in &results {
+        assert_eq!(*status, 200, "{body}");
+        *reasons
+            .entry(body["reason"].as_str().unwrap_or("?").to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        reasons.get("chat_closed"),
+        Some(&1),
+        "exactly one call sent: {reasons:?}"
+    );
+    assert_eq!(
+        reasons
+            .keys()
+            .filter(|r| !["chat_closed", "in_progress", "already_sent"].contains(&r.as_str()))
+            .count(),
+        0,
+        "{reasons:?}"
+    );
+    assert_eq!(d.smtp.messages().len(), 1, "exactly one email");
+    assert_eq!(
+        d.fake.count("POST", "/v1/responses"),
+        1,
+        "exactly one summary"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_with_the_right_status_and_leaves_no_record() {
+    let d = Deployment::start().await;
+    let (status, body) = d.post("/lead", "{not json").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].is_string());
+
+    let (status, _) = d
+        .post("/lead", json!({"threadId": "cthr_../../etc"}).to_string())
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        d.chatkit_calls(),
+        0,
+        "bad ids are refused before any upstream call"
+    );
+
+    let big = format!(
+        "{{\"threadId\":\"cthr_fx_en_truck_seats\",\"pad\":\"{}\"}}",
+        "x".repeat(1 << 20)
+    );
+    let (status, _) = d.post("/lead", big).await;
+    assert_eq!(status, 413);
+    assert_eq!(
+        d.smtp.messages().len(),
+        0,
+        "the oversized body was not processed"
+    );
+
+    let (status, body) = d.lead("cthr_missing").await;
+    assert_eq!(status, 404, "{body}");
+
+    let preflight = d
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/lead", d.server.url()))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "no CORS grant"
+    );
+    let allowed = d
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/lead", d.server.url()))
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
+        Some(ORIGIN.as_bytes())
+    );
+
+    let wrong = d
+        .http
+        .get(format!("{}/lead", d.server.url()))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(wrong.status(), 405);
+
+    for thread in ["cthr_fx_en_truck_seats", "cthr_missing"] {
+        assert!(
+            !d.record_exists(thread).await,
+            "{thread}: no record left behind"
+        );
+    }
+    assert_eq!(d.smtp.messages().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_shuts_down_cleanly() {
+    let mut d = Deployment::start().await;
+    d.lead("cthr_fx_es_boat_email").await;
+    let status = d.server.terminate().expect("exit status");
+    assert!(status.success(), "graceful exit: {status}");
+}
+
+#[test]
+fn missing_live_settings_fail_at_start_naming_the_variable() {
+    let output = std::process::Command::new(binary())
+        .env_clear()
+        .env("OPENAI_API_KEY", KEY)
+        .env("CHATKIT_WORKFLOW_ID", "wf_x")
+        .env("BIND", "127.0.0.1:0")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("LEAD_FROM_EMAIL"), "{stderr}");
+    assert!(!stderr.contains(KEY), "the key is never printed");
+
+    let output = std::process::Command::new(binary())
+        .env_clear()
+        .env("OPENAI_API_KEY", KEY)
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("CHATKIT_WORKFLOW_ID"));
+}
+
+#[test]
+fn help_lists_every_setting() {
+    let output = std::process::Command::new(binary())
+        .arg("--help")
+        .output()
+        .expect("run");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for name in [
+        "OPENAI_API_KEY",
+        "CHATKIT_WORKFLOW_ID",
+        "LEAD_TO_EMAIL",
+        "LEAD_FROM_EMAIL",
+        "LEAD_SUMMARY_MODEL",
+        "OPENAI_BASE_URL",
+        "BIND",
+        "ALLOWED_ORIGINS",
+        "LEADS_STORE",
+        "LEADS_MAILER",
+        "LEADS_SHOP_CONFIG",
+        "LEADS_COOKIE_KEY",
+    ] {
+        assert!(help.contains(name), "--help must list {name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_preview_writes_a_lead_email_to_the_outbox() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outbox = dir.path().join("outbox");
+    let env: BTreeMap<String, String> = [
+        (
+            "LEADS_STORE".to_owned(),
+            format!("sqlite://{}", dir.path().join("preview.db").display()),
+        ),
+        (
+            "LEADS_MAILER".to_owned(),
+            format!("outbox:{}", outbox.display()),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let server = ServerProcess::start(&binary(), &env).await;
+    let http = reqwest::Client::new();
+    let session = http
+        .post(format!("{}/session", server.url()))
+        .body("{}")
+        .send()
+        .await
+        .expect("session");
+    assert_eq!(session.status(), 503);
+    let body: Value = http
+        .post(format!("{}/lead", server.url()))
+        .body(json!({"threadId": "cthr_fx_en_truck_seats", "reason": "manual"}).to_string())
+        .send()
+        .await
+        .expect("lead")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["reason"], "manual", "{body}");
+    let files: Vec<String> = std::fs::read_dir(&outbox)
+        .expect("outbox exists")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(
+        files.iter().filter(|f| f.ends_with(".eml")).count(),
+        1,
+        "{files:?}"
+    );
+    assert_eq!(
+        files.iter().filter(|f| f.ends_with(".html")).count(),
+        1,
+        "{files:?}"
+    );
+}

@@ -1,0 +1,196 @@
+//! Helpers for end-to-end tests that start real processes: the project's
+//! SMTP test server (`scripts/smtp_server.py`, aiosmtpd) as a mail sink, and
+//! the server binary. Every process is killed when its guard drops.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A free TCP port on 127.0.0.1 (closed again before returning).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// A real SMTP server without TLS or AUTH that stores every message it
+/// accepts, for tests of whole deployments.
+pub struct SmtpSink {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// One message the sink accepted.
+#[derive(Debug, Clone)]
+pub struct StoredMail {
+    /// The raw message as received.
+    pub raw: String,
+    /// The envelope recipients.
+    pub rcpt_tos: Vec<String>,
+}
+
+impl SmtpSink {
+    /// Starts `scripts/smtp_server.py`; panics with the install hint when
+    /// aiosmtpd is missing.
+    pub fn start() -> Self {
+        let installed = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            installed,
+            "aiosmtpd is missing: python3 -m pip install aiosmtpd==1.4.6"
+        );
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let script = repo_root().join("scripts/smtp_server.py");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .args(["--port", "0", "--maildir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+        let stdout = child
+            .stdout
+            .take()
+            .unwrap_or_else(|| panic!("smtp server stdout"));
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap_or_else(|e| panic!("smtp server output: {e}"));
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected smtp server line: {line:?}"));
+        Self { child, port, dir }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The `LEADS_MAILER` value that delivers to this sink.
+    pub fn mailer_url(&self) -> String {
+        format!("smtp://127.0.0.1:{}?tls=none", self.port)
+    }
+
+    /// Every message accepted so far, oldest first.
+    pub fn messages(&self) -> Vec<StoredMail> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        names.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        names.sort();
+        names.iter().map(|eml| stored(eml)).collect()
+    }
+}
+
+fn stored(eml: &Path) -> StoredMail {
+    let raw = std::fs::read_to_string(eml).unwrap_or_else(|e| panic!("{}: {e}", eml.display()));
+    let envelope: serde_json::Value = std::fs::read(eml.with_extension("json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let rcpt_tos = envelope["rcpt_tos"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    StoredMail { raw, rcpt_tos }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A server binary running as its own process.
+pub struct ServerProcess {
+    child: Child,
+    port: u16,
+}
+
+impl ServerProcess {
+    /// Starts `binary` listening on a free port with `env` (plus `BIND`) and
+    /// waits until `/healthz` answers; panics with the server's exit status
+    /// if it stops first.
+    pub async fn start(binary: &Path, env: &BTreeMap<String, String>) -> Self {
+        let port = free_port();
+        let child = Command::new(binary)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn")
+            .envs(env)
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut server = Self { child, port };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&mut self) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("server exited during start-up: {status}");
+            }
+            if let Ok(response) = client.get(format!("{}/healthz", self.url())).send().await {
+                if response.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not answer /healthz within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Sends SIGKILL (a crash, no graceful shutdown).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits for the exit status (graceful shutdown).
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().ok()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
