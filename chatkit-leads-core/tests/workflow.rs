@@ -13,7 +13,7 @@ use chatkit_leads_core::{
     ChatKitError, DuplicatePolicy, LeadError, LeadOutcome, LeadRequest, LeaseId, MailError,
     ReadinessPolicy, SummaryError, SummaryStatus, TriggerReason,
 };
-use common::{Harness, NOW, ready_summary, summary_ok, thread};
+use common::{Harness, NOW, summary_ok, thread};
 
 const TRUCK: &str = "cthr_fx_en_truck_seats";
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Load test of the server binary (release build) on this machine:
+#   1. POST /lead on the `already_sent` fast path (SQLite store);
+#   2. POST /session against the local OpenAI fake.
+# Installs wrk (Debian package) when missing. Traffic stays on 127.0.0.1;
+# every run is bounded by DURATION. Results go to stdout; copy them into
+# docs/performance.md with the machine and date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+
+if ! command -v wrk >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+
+cargo build --release --locked -p chatkit-leads-server -p chatkit-leads-openai-fake
+bin="${CARGO_TARGET_DIR:-target}/release"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+"$bin/chatkit-leads-openai-fake" --fixtures tests/fixtures --api-key sk-load --bind 127.0.0.1:0 >"$work/fake.out" &
+pids+=($!)
+for _ in $(seq 100); do grep -q listening "$work/fake.out" && break; sleep 0.1; done
+fake_url=$(sed -n 's/^listening on //p' "$work/fake.out")
+
+port=$(free_port)
+OPENAI_API_KEY=sk-load CHATKIT_WORKFLOW_ID=wf_load OPENAI_BASE_URL="$fake_url" \
+LEAD_TO_EMAIL=shop@example.com LEAD_FROM_EMAIL=leads@example.com \
+LEADS_STORE="sqlite://$work/leads.db" LEADS_MAILER="outbox:$work/outbox" \
+LEADS_TRUST_BROWSER_USER=true BIND="127.0.0.1:$port" RUST_LOG=error \
+  "$bin/chatkit-leads-server" &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+lead='{"threadId":"cthr_fx_en_truck_seats","reason":"idle"}'
+echo "priming: $(curl -s -X POST "http://127.0.0.1:$port/lead" -d "$lead")"
+
+echo "== POST /lead (already_sent fast path), $CONNECTIONS connections, $DURATION"
+BODY="$lead" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+  -s benches/load/post.lua "http://127.0.0.1:$port/lead"
+echo "check: $(curl -s -X POST "http://127.0.0.1:$port/lead" -d "$lead")"
+
+echo "== POST /session (through the local OpenAI fake), $CONNECTIONS connections, $DURATION"
+BODY='{"locale":"en","pageUrl":"https://shop.example/","user":"anon_load"}' \
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+  -s benches/load/post.lua "http://127.0.0.1:$port/session"
+echo "emails written: $(ls "$work/outbox" | grep -c '\.eml$')"
