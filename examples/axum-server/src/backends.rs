@@ -5,10 +5,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use chatkit_leads_core::{LeadStore, Mailer};
 use chatkit_leads_outbox::OutboxMailer;
+use chatkit_leads_postgres::PostgresStore;
 use chatkit_leads_smtp::{SmtpConfig, SmtpMailer};
 use chatkit_leads_sqlite::SqliteStore;
 
-/// Opens the store named by `LEADS_STORE`.
+/// Opens the store named by `LEADS_STORE` and applies its migrations.
 pub async fn store(spec: &str) -> anyhow::Result<Arc<dyn LeadStore>> {
     if spec.starts_with("sqlite:") {
         let store = SqliteStore::connect(spec)
@@ -16,8 +17,14 @@ pub async fn store(spec: &str) -> anyhow::Result<Arc<dyn LeadStore>> {
             .with_context(|| format!("LEADS_STORE: cannot open {spec}"))?;
         return Ok(Arc::new(store));
     }
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        let store = PostgresStore::connect(spec)
+            .await
+            .context("LEADS_STORE: cannot connect to PostgreSQL")?;
+        return Ok(Arc::new(store));
+    }
     bail!(
-        "LEADS_STORE must be sqlite://<path> (got `{}`)",
+        "LEADS_STORE must be sqlite://<path> or postgres://… (got `{}`)",
         scheme_only(spec)
     )
 }

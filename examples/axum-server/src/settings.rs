@@ -51,7 +51,7 @@ pub struct Settings {
     #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
     pub allowed_origins: String,
 
-    /// Lead store: `sqlite://<path>`.
+    /// Lead store: `sqlite://<path>` or `postgres://user[:pass]@host:port/db`.
     #[arg(long, env = "LEADS_STORE", default_value = "sqlite://chatkit-leads.db")]
     pub leads_store: String,
 

@@ -175,22 +175,27 @@ impl ServerProcess {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Sends SIGKILL (a crash, no graceful shutdown).
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Sends SIGKILL: a crash, no graceful shutdown. Takes `&self` so a
+    /// test can crash an instance while requests to it are in flight.
+    pub fn crash(&self) {
+        self.signal("-KILL");
     }
 
     /// Sends SIGTERM and waits for the exit status (graceful shutdown).
     pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.signal("-TERM");
         self.child.wait().ok()
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args([signal, pid.as_str()]).status();
     }
 }
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        self.kill();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -1,0 +1,305 @@
+//! Exactly once across processes: three server instances share one
+//! PostgreSQL database, the local OpenAI fake and one real SMTP server.
+//! Needs `TEST_DATABASE_URL` (scripts/test.sh starts a throwaway cluster).
+//! Results are recorded in docs/reliability.md.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chatkit_leads_core::{LeadStatus, LeadStore, ThreadId};
+use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
+use chatkit_leads_postgres::{PostgresStore, PostgresStoreOptions};
+use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
+use serde_json::{Value, json};
+
+const KEY: &str = "sk-cross-instance";
+const THREADS: usize = 10;
+const CALLS: usize = 300;
+const LEASE_SECONDS: u64 = 4;
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!("TEST_DATABASE_URL is not set: run `bash scripts/test.sh`, which starts PostgreSQL")
+    })
+}
+
+/// A database created for one test and dropped afterwards.
+struct Database {
+    admin: PostgresStore,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    async fn create() -> Self {
+        let admin_url = admin_url();
+        let options = PostgresStoreOptions::default().migrate(false);
+        let admin = PostgresStore::connect_with(&admin_url, options)
+            .await
+            .expect("admin connection");
+        let name = format!("chatkit_xi_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(admin.pool())
+            .await
+            .expect("create database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
+        let url = format!("{base}/{name}");
+        Self { admin, name, url }
+    }
+
+    async fn drop_now(self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(self.admin.pool())
+            .await
+            .expect("drop database");
+    }
+}
+
+/// Fixtures with `THREADS` copies of the truck chat under fresh ids.
+fn fixtures(dir: &Path) -> Vec<String> {
+    let src = repo_root().join("tests/fixtures");
+    let openai = dir.join("openai");
+    std::fs::create_dir_all(&openai).expect("openai dir");
+    for entry in std::fs::read_dir(src.join("openai")).expect("openai fixtures") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, openai.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let truck = src.join("chatkit/cthr_fx_en_truck_seats");
+    let thread = std::fs::read_to_string(truck.join("thread.json")).expect("thread");
+    let items = std::fs::read_to_string(truck.join("items.json")).expect("items");
+    (0..THREADS)
+        .map(|i| {
+            let id = format!("cthr_xi_{}_{i}", uuid::Uuid::new_v4().simple());
+            let out = dir.join("chatkit").join(&id);
+            std::fs::create_dir_all(&out).expect("thread dir");
+            std::fs::write(
+                out.join("thread.json"),
+                thread.replace("cthr_fx_en_truck_seats", &id),
+            )
+            .expect("write");
+            std::fs::write(
+                out.join("items.json"),
+                items.replace("cthr_fx_en_truck_seats", &id),
+            )
+            .expect("write");
+            id
+        })
+        .collect()
+}
+
+struct Cluster {
+    fake: FakeOpenAi,
+    smtp: SmtpSink,
+    db: Database,
+    servers: Vec<ServerProcess>,
+    threads: Vec<String>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    async fn start(instances: usize) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let threads = fixtures(dir.path());
+        let fake = FakeOpenAi::start(FakeConfig::new(dir.path(), KEY))
+            .await
+            .expect("fake");
+        let smtp = SmtpSink::start();
+        let db = Database::create().await;
+        let env: BTreeMap<String, String> = [
+            ("OPENAI_API_KEY", KEY.to_owned()),
+            ("CHATKIT_WORKFLOW_ID", "wf_cross_instance".to_owned()),
+            ("OPENAI_BASE_URL", fake.base_url()),
+            ("LEAD_TO_EMAIL", "shop@example.com".to_owned()),
+            ("LEAD_FROM_EMAIL", "leads@example.com".to_owned()),
+            ("LEADS_STORE", db.url.clone()),
+            ("LEADS_MAILER", smtp.mailer_url()),
+            ("LEADS_TRUST_BROWSER_USER", "true".to_owned()),
+            ("LEADS_LEASE_SECONDS", LEASE_SECONDS.to_string()),
+            ("LEADS_SUMMARY_TIMEOUT_SECONDS", "3".to_owned()),
+            ("LEADS_ERROR_COOLDOWN_SECONDS", "1".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let mut servers = Vec::new();
+        for _ in 0..instances {
+            servers.push(ServerProcess::start(&binary(), &env).await);
+        }
+        Self {
+            fake,
+            smtp,
+            db,
+            servers,
+            threads,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    /// `CALLS` concurrent `/lead` calls, call `i` to instance `i % n` for
+    /// thread `i % THREADS`; returns each call's status (None: no answer).
+    async fn burst(&self, reason: &str) -> Vec<Option<(u16, Value)>> {
+        let calls = (0..CALLS).map(|i| {
+            let url = format!("{}/lead", self.servers[i % self.servers.len()].url());
+            let body = json!({"threadId": self.threads[i % THREADS], "reason": reason}).to_string();
+            let http = self.http.clone();
+            async move {
+                let response = http.post(url).body(body).send().await.ok()?;
+                let status = response.status().as_u16();
+                Some((status, response.json().await.unwrap_or(Value::Null)))
+            }
+        });
+        futures::future::join_all(calls).await
+    }
+
+    /// Emails per thread id, with whether each was flagged as a duplicate.
+    fn emails(&self) -> BTreeMap<String, Vec<bool>> {
+        let parser = mail_parser::MessageParser::default();
+        let mut by_thread: BTreeMap<String, Vec<bool>> = BTreeMap::new();
+        for mail in self.smtp.messages() {
+            let message = parser.parse(mail.raw.as_bytes()).expect("parseable email");
+            let text = message.body_text(0).unwrap_or_default().into_owned();
+            let thread = self
+                .threads
+                .iter()
+                .find(|t| text.contains(t.as_str()))
+                .expect("email names a thread");
+            let flagged = message
+                .subject()
+                .is_some_and(|s| s.starts_with("[Possible duplicate]"));
+            by_thread.entry(thread.clone()).or_default().push(flagged);
+        }
+        by_thread
+    }
+
+    async fn statuses(&self) -> Vec<Option<LeadStatus>> {
+        let store = PostgresStore::connect(&self.db.url).await.expect("store");
+        let mut statuses = Vec::new();
+        for thread in &self.threads {
+            let id = ThreadId::parse(thread).expect("id");
+            statuses.push(store.get(&id).await.expect("get").map(|r| r.status));
+        }
+        store.close().await;
+        statuses
+    }
+}
+
+fn binary() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_chatkit-leads-server"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_send_exactly_one_email_per_thread() {
+    let cluster = Cluster::start(3).await;
+    let started = Instant::now();
+    let results = cluster.burst("idle").await;
+    let wall = started.elapsed();
+
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for result in &results {
+        let (status, body) = result.as_ref().expect("every call answered");
+        assert_eq!(*status, 200, "{body}");
+        *reasons
+            .entry(body["reason"].as_str().unwrap_or("?").to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        reasons.get("idle"),
+        Some(&THREADS),
+        "one sending call per thread: {reasons:?}"
+    );
+    let emails = cluster.emails();
+    assert_eq!(emails.len(), THREADS, "every thread emailed");
+    assert!(
+        emails.values().all(|e| e.len() == 1),
+        "exactly one email per thread: {emails:?}"
+    );
+    assert!(
+        cluster
+            .statuses()
+            .await
+            .iter()
+            .all(|s| *s == Some(LeadStatus::Sent)),
+        "every record sent"
+    );
+    assert_eq!(
+        cluster.fake.count("POST", "/v1/responses"),
+        THREADS,
+        "one summary per thread"
+    );
+    eprintln!(
+        "cross-instance: {CALLS} calls over 3 instances, {THREADS} threads: {} emails, 0 duplicates, reasons {reasons:?}, wall {} ms",
+        emails.values().map(Vec::len).sum::<usize>(),
+        wall.as_millis()
+    );
+    cluster.db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_loses_no_lead_and_any_duplicate_is_flagged() {
+    let cluster = Cluster::start(3).await;
+    // Slow summaries keep leases held while the instance dies.
+    for _ in 0..THREADS {
+        cluster.fake.push_fault(Fault::Slow {
+            path_prefix: "/v1/responses".into(),
+            delay: Duration::from_millis(1500),
+        });
+    }
+    let started = Instant::now();
+    let burst = cluster.burst("idle");
+    let kill = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        cluster.servers[0].crash();
+    };
+    let (results, ()) = futures::join!(burst, kill);
+    let unanswered = results.iter().filter(|r| r.is_none()).count();
+
+    // The survivors retry once the dead instance's leases expire.
+    tokio::time::sleep(Duration::from_secs(LEASE_SECONDS + 1)).await;
+    let survivors = &cluster.servers[1..];
+    for thread in &cluster.threads {
+        let body = json!({"threadId": thread, "reason": "sweep"}).to_string();
+        let response = cluster
+            .http
+            .post(format!("{}/lead", survivors[0].url()))
+            .body(body)
+            .send()
+            .await
+            .expect("survivor answers");
+        assert_eq!(response.status(), 200, "{thread}");
+    }
+    let wall = started.elapsed();
+
+    let emails = cluster.emails();
+    assert_eq!(
+        emails.len(),
+        THREADS,
+        "no thread without an email: {emails:?}"
+    );
+    let duplicates: usize = emails.values().map(|e| e.len() - 1).sum();
+    for (thread, flags) in &emails {
+        assert!(
+            flags.iter().skip(1).all(|f| *f),
+            "{thread}: a second email must be flagged: {flags:?}"
+        );
+    }
+    assert!(
+        cluster
+            .statuses()
+            .await
+            .iter()
+            .all(|s| *s == Some(LeadStatus::Sent)),
+        "every record sent"
+    );
+    eprintln!(
+        "cross-instance with SIGKILL: {unanswered} calls lost with the instance, {} emails for {THREADS} threads, {duplicates} flagged duplicates, wall {} ms",
+        emails.values().map(Vec::len).sum::<usize>(),
+        wall.as_millis()
+    );
+    cluster.db.drop_now().await;
+}
