@@ -1,0 +1,176 @@
+//! # chatkit-leads-ses
+//!
+//! A [`Mailer`] that sends lead emails through Amazon SES v2 (`SendEmail`)
+//! over the official `aws-sdk-sesv2`.
+//!
+//! The message goes out as **raw MIME** ([`OutgoingEmail::mime`], built by
+//! `chatkit_leads_core::email::build`), so SES delivers exactly the
+//! multipart/alternative message the core rendered — its `Message-ID`,
+//! `Reply-To` and any future attachments or custom headers included. The
+//! envelope comes from the [`OutgoingEmail`]: `FromEmailAddress` is
+//! [`OutgoingEmail::from`] (an identity verified in SES, or an address of a
+//! verified domain) and the destination is [`OutgoingEmail::to`]. The
+//! returned id is SES's `MessageId`.
+//!
+//! Failures map onto [`MailError`] by what they say about delivery:
+//!
+//! | SES answer | [`MailError`] | sent? |
+//! |---|---|---|
+//! | `TooManyRequestsException`, `LimitExceededException`, throttling codes | [`MailError::Throttled`] | no |
+//! | `MessageRejected`, `MailFromDomainNotVerifiedException`, `AccountSuspendedException`, `SendingPausedException`, `BadRequestException`, `NotFoundException`, any other 4xx | [`MailError::Rejected`] | no |
+//! | 5xx, timeouts, connection failures, unreadable answers | [`MailError::Transport`] | unknown |
+//!
+//! Error texts carry the SES error code and a fixed explanation, never the
+//! service's message (SES quotes addresses in it) and never any part of the
+//! email.
+//!
+//! **Retries.** By default the mailer makes one attempt per send: SES has
+//! no idempotency key, so an SDK retry after a timeout or a 5xx could
+//! deliver the lead twice. The workflow already retries after a cooldown and
+//! flags a possible duplicate when an earlier outcome is unknown;
+//! [`SesMailer::max_attempts`] opts into SDK retries anyway.
+//!
+//! ```no_run
+//! use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
+//! use chatkit_leads_core::email::{build, Envelope, RenderedEmail};
+//! use chatkit_leads_core::{EmailAddress, Mailer};
+//! use chatkit_leads_ses::SesMailer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // In production: `aws_sdk_sesv2::Client::new(&aws_config::load_from_env().await)`.
+//! let config = aws_sdk_sesv2::Config::builder()
+//!     .behavior_version(BehaviorVersion::latest())
+//!     .endpoint_url("http://127.0.0.1:5000")
+//!     .region(Region::new("us-east-1"))
+//!     .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+//!     .build();
+//! let mailer = SesMailer::new(aws_sdk_sesv2::Client::from_conf(config))
+//!     .with_configuration_set("lead-emails");
+//!
+//! let rendered = RenderedEmail {
+//!     subject: "New chat lead".to_owned(),
+//!     text: "Hello".to_owned(),
+//!     html: "<p>Hello</p>".to_owned(),
+//! };
+//! let envelope = Envelope {
+//!     from: EmailAddress::parse("leads@shop.example").ok_or("address")?,
+//!     from_name: Some("The Shop".to_owned()),
+//!     to: vec![EmailAddress::parse("owner@shop.example").ok_or("address")?],
+//! };
+//! let ses_message_id = mailer.send(&build(&rendered, &envelope, None)).await?;
+//! # let _ = ses_message_id;
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+mod error;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use aws_sdk_sesv2::Client;
+use aws_sdk_sesv2::config::retry::RetryConfig;
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
+use chatkit_leads_core::{MailError, Mailer, OutgoingEmail};
+
+/// A [`Mailer`] over SES v2 `SendEmail` with raw MIME content (see the
+/// [crate documentation](crate)).
+///
+/// Cloning is cheap and shares the SDK client.
+#[derive(Clone)]
+pub struct SesMailer {
+    client: Client,
+    configuration_set: Option<String>,
+}
+
+impl fmt::Debug for SesMailer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SesMailer")
+            .field("configuration_set", &self.configuration_set)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SesMailer {
+    /// A mailer sending through `client`, one attempt per send (see
+    /// [`SesMailer::max_attempts`]); endpoint, region, credentials and
+    /// timeouts are the client's.
+    pub fn new(client: Client) -> Self {
+        Self {
+            client: with_attempts(&client, 1),
+            configuration_set: None,
+        }
+    }
+
+    /// Sends through the SES configuration set `name` (event publishing,
+    /// dedicated IPs, suppression settings).
+    #[must_use]
+    pub fn with_configuration_set(mut self, name: impl Into<String>) -> Self {
+        self.configuration_set = Some(name.into());
+        self
+    }
+
+    /// Lets the SDK make up to `attempts` attempts per send (standard retry
+    /// mode; 0 counts as 1). Throttling is then retried quickly — but so are
+    /// timeouts and 5xx answers, after which SES may already have accepted
+    /// the message: a retry can deliver it twice.
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.client = with_attempts(&self.client, attempts.max(1));
+        self
+    }
+
+    /// The configuration set, if any.
+    pub fn configuration_set(&self) -> Option<&str> {
+        self.configuration_set.as_deref()
+    }
+
+    /// The SDK client, with the mailer's retry setting.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// `client` with the standard retry mode capped at `attempts`.
+fn with_attempts(client: &Client, attempts: u32) -> Client {
+    let config = client
+        .config()
+        .to_builder()
+        .retry_config(RetryConfig::standard().with_max_attempts(attempts))
+        .build();
+    Client::from_conf(config)
+}
+
+#[async_trait]
+impl Mailer for SesMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
+        let raw = RawMessage::builder()
+            .data(Blob::new(email.mime.clone()))
+            .build()
+            .map_err(|_| MailError::Rejected("the raw message could not be built".to_owned()))?;
+        let to = email.to.iter().map(|a| a.as_str().to_owned()).collect();
+        let output = self
+            .client
+            .send_email()
+            .from_email_address(email.from.as_str())
+            .destination(Destination::builder().set_to_addresses(Some(to)).build())
+            .content(EmailContent::builder().raw(raw).build())
+            .set_configuration_set_name(self.configuration_set.clone())
+            .send()
+            .await
+            .map_err(|e| error::mail_error(&e))?;
+        match output.message_id() {
+            Some(id) if !id.is_empty() => {
+                tracing::debug!(ses_message_id = id, "ses: lead email accepted");
+                Ok(id.to_owned())
+            }
+            // Accepted without an id: delivery is likely but unconfirmed.
+            _ => Err(MailError::Transport(
+                "SES answered without a MessageId".to_owned(),
+            )),
+        }
+    }
+}
