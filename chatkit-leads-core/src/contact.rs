@@ -14,7 +14,7 @@ use crate::text::{fold_to_ascii, is_invisible};
 use crate::transcript::Transcript;
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b[a-z0-9._%+\-]+@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,24}\b")
+    Regex::new(r"(?i-u)\b[a-z0-9._%+\-]+@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,24}\b")
         .expect("static regex")
 });
 
@@ -23,7 +23,7 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 // numbers (single spaces, dots, dashes, parentheses, slashes), and ends in a
 // digit. The digit count decides afterwards.
 static PHONE_RUN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[+(]?\d(?:[\d().\-/]| [\d(+])*\d").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"(?-u)[+(]?\d(?:[\d().\-/]| [\d(+])*\d").expect("static regex"));
 
 /// A customer phone number as written and as digits.
 #[derive(Clone, PartialEq, Eq)]
