@@ -177,15 +177,29 @@ impl Cluster {
         by_thread
     }
 
-    async fn statuses(&self) -> Vec<Option<LeadStatus>> {
+    /// Each thread's record as `(status, attempts)`.
+    async fn records(&self) -> Vec<Option<(LeadStatus, u32)>> {
         let store = PostgresStore::connect(&self.db.url).await.expect("store");
-        let mut statuses = Vec::new();
+        let mut records = Vec::new();
         for thread in &self.threads {
             let id = ThreadId::parse(thread).expect("id");
-            statuses.push(store.get(&id).await.expect("get").map(|r| r.status));
+            records.push(
+                store
+                    .get(&id)
+                    .await
+                    .expect("get")
+                    .map(|r| (r.status, r.attempts)),
+            );
         }
         store.close().await;
-        statuses
+        records
+    }
+
+    async fn all_sent(&self) -> bool {
+        self.records()
+            .await
+            .iter()
+            .all(|r| matches!(r, Some((LeadStatus::Sent, _))))
     }
 }
 
@@ -219,14 +233,7 @@ async fn three_instances_send_exactly_one_email_per_thread() {
         emails.values().all(|e| e.len() == 1),
         "exactly one email per thread: {emails:?}"
     );
-    assert!(
-        cluster
-            .statuses()
-            .await
-            .iter()
-            .all(|s| *s == Some(LeadStatus::Sent)),
-        "every record sent"
-    );
+    assert!(cluster.all_sent().await, "every record sent");
     assert_eq!(
         cluster.fake.count("POST", "/v1/responses"),
         THREADS,
@@ -251,13 +258,27 @@ async fn a_killed_instance_loses_no_lead_and_any_duplicate_is_flagged() {
         });
     }
     let started = Instant::now();
-    let burst = cluster.burst("idle");
+    // The doomed instance takes every thread's lease first, then the burst
+    // hits all three, then the instance dies with the leases held.
+    let first = futures::future::join_all(cluster.threads.iter().map(|thread| {
+        let body = json!({"threadId": thread, "reason": "idle"}).to_string();
+        let request = cluster
+            .http
+            .post(format!("{}/lead", cluster.servers[0].url()))
+            .body(body);
+        async move { request.send().await.ok().map(|r| r.status().as_u16()) }
+    }));
+    let burst = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cluster.burst("idle").await
+    };
     let kill = async {
         tokio::time::sleep(Duration::from_millis(700)).await;
         cluster.servers[0].crash();
     };
-    let (results, ()) = futures::join!(burst, kill);
-    let unanswered = results.iter().filter(|r| r.is_none()).count();
+    let (first, results, ()) = futures::join!(first, burst, kill);
+    let unanswered = first.iter().filter(|r| r.is_none()).count()
+        + results.iter().filter(|r| r.is_none()).count();
 
     // The survivors retry once the dead instance's leases expire.
     tokio::time::sleep(Duration::from_secs(LEASE_SECONDS + 1)).await;
@@ -288,16 +309,15 @@ async fn a_killed_instance_loses_no_lead_and_any_duplicate_is_flagged() {
             "{thread}: a second email must be flagged: {flags:?}"
         );
     }
-    assert!(
-        cluster
-            .statuses()
-            .await
-            .iter()
-            .all(|s| *s == Some(LeadStatus::Sent)),
-        "every record sent"
-    );
+    let records = cluster.records().await;
+    assert!(cluster.all_sent().await, "every record sent");
+    let released_by_crash = records
+        .iter()
+        .flatten()
+        .filter(|(_, attempts)| *attempts > 1)
+        .count();
     eprintln!(
-        "cross-instance with SIGKILL: {unanswered} calls lost with the instance, {} emails for {THREADS} threads, {duplicates} flagged duplicates, wall {} ms",
+        "cross-instance with SIGKILL: {unanswered} calls lost with the instance, {released_by_crash} threads re-leased after the crash, {} emails for {THREADS} threads, {duplicates} flagged duplicates, wall {} ms",
         emails.values().map(Vec::len).sum::<usize>(),
         wall.as_millis()
     );
