@@ -123,6 +123,16 @@ pub struct AcquireRequest {
     pub reason: String,
 }
 
+impl AcquireRequest {
+    /// The token the caller holds if this acquire wins.
+    pub fn lease(&self) -> LeaseToken {
+        LeaseToken {
+            thread_id: self.thread_id.clone(),
+            lease_id: self.lease_id.clone(),
+        }
+    }
+}
+
 /// What a store answers to an acquire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Acquired {

@@ -17,10 +17,11 @@ use chatkit_leads_core::LeadStore;
 use chatkit_leads_core::StoreError;
 use chatkit_leads_core::ids::{LeaseId, ThreadId};
 use chatkit_leads_core::record::{
-    AcquireRequest, Acquired, ErrorMark, LeadRecord, LeadStatus, LeaseToken, SentMark,
+    AcquireRequest, Acquired, ErrorMark, LeadStatus, LeaseToken, SentMark,
 };
 use chatkit_leads_core::testkit::MemoryStore;
 use chatkit_leads_core::testkit::conformance::{self, fresh_thread};
+use chatkit_leads_core::testkit::conformance::{acquire_request as acquire_req, expect_won as won};
 use chatkit_leads_dynamodb::{DynamoStore, DynamoStoreOptions, create_table};
 
 const ENDPOINT_VAR: &str = "TEST_AWS_ENDPOINT_URL";
@@ -60,31 +61,6 @@ async fn fresh_store() -> DynamoStore {
     let table = fresh_table_name();
     create_table(&client, &table).await.expect("create table");
     DynamoStore::new(client, table)
-}
-
-fn acquire_req(thread: &ThreadId, now: i64) -> AcquireRequest {
-    AcquireRequest {
-        thread_id: thread.clone(),
-        lease_id: LeaseId::random(),
-        now,
-        lock_expires_at: now + 120,
-        ttl: now + 30 * 24 * 3600,
-        reason: "idle".to_owned(),
-    }
-}
-
-fn token(req: &AcquireRequest) -> LeaseToken {
-    LeaseToken {
-        thread_id: req.thread_id.clone(),
-        lease_id: req.lease_id.clone(),
-    }
-}
-
-async fn won<S: LeadStore + ?Sized>(store: &S, req: &AcquireRequest) -> LeadRecord {
-    match store.try_acquire(req).await.expect("acquire") {
-        Acquired::Won(record) => record,
-        Acquired::Lost(holder) => panic!("acquire lost to {holder:?}"),
-    }
 }
 
 /// The item exactly as DynamoDB holds it.
@@ -186,12 +162,12 @@ async fn a_record_round_trips_every_attribute_with_the_seed_names_and_types() {
     won(&reference, &first).await;
     for s in [&store as &dyn LeadStore, &reference as &dyn LeadStore] {
         assert!(
-            s.checkpoint_delivery(&token(&first), T0 + 2)
+            s.checkpoint_delivery(&first.lease(), T0 + 2)
                 .await
                 .expect("checkpoint")
         );
         assert!(
-            s.mark_error(&token(&first), &error)
+            s.mark_error(&first.lease(), &error)
                 .await
                 .expect("mark_error")
         );
@@ -224,7 +200,7 @@ async fn a_record_round_trips_every_attribute_with_the_seed_names_and_types() {
     for s in [&store as &dyn LeadStore, &reference as &dyn LeadStore] {
         won(s, &second).await;
         assert!(
-            s.mark_sent(&token(&second), &sent)
+            s.mark_sent(&second.lease(), &sent)
                 .await
                 .expect("mark_sent")
         );
@@ -264,7 +240,7 @@ async fn clearing_the_delivery_checkpoint_removes_the_attribute() {
     won(&store, &req).await;
     assert!(
         store
-            .checkpoint_delivery(&token(&req), T0 + 1)
+            .checkpoint_delivery(&req.lease(), T0 + 1)
             .await
             .expect("checkpoint")
     );
@@ -276,7 +252,7 @@ async fn clearing_the_delivery_checkpoint_removes_the_attribute() {
     };
     assert!(
         store
-            .mark_error(&token(&req), &mark)
+            .mark_error(&req.lease(), &mark)
             .await
             .expect("mark_error")
     );
@@ -337,7 +313,7 @@ async fn a_missing_table_is_unavailable_for_every_call() {
     let store = DynamoStore::new(client_for(&endpoint()), fresh_table_name());
     let thread = fresh_thread("no_table");
     let req = acquire_req(&thread, T0);
-    let lease = token(&req);
+    let lease = req.lease();
     let unavailable = |what: &str, err: StoreError| {
         assert!(matches!(err, StoreError::Unavailable(_)), "{what}: {err}");
         assert!(
@@ -392,7 +368,7 @@ async fn errors_never_echo_attribute_values() {
         clear_delivery: true,
     };
     let mark_err = store
-        .mark_error(&token(&req), &error)
+        .mark_error(&req.lease(), &error)
         .await
         .expect_err("no table");
     for message in [err.to_string(), mark_err.to_string()] {
@@ -519,12 +495,12 @@ async fn marks_retried_after_their_write_landed_still_succeed() {
     };
     assert!(
         store
-            .mark_sent(&token(&req), &sent)
+            .mark_sent(&req.lease(), &sent)
             .await
             .expect("mark_sent")
     );
     assert!(
-        store.mark_sent(&token(&req), &sent).await.expect("repeat"),
+        store.mark_sent(&req.lease(), &sent).await.expect("repeat"),
         "the same mark again reads as applied"
     );
     let other = SentMark {
@@ -532,7 +508,7 @@ async fn marks_retried_after_their_write_landed_still_succeed() {
         ..sent
     };
     assert!(
-        !store.mark_sent(&token(&req), &other).await.expect("other"),
+        !store.mark_sent(&req.lease(), &other).await.expect("other"),
         "a different mark on a sent record is refused"
     );
 
@@ -547,13 +523,13 @@ async fn marks_retried_after_their_write_landed_still_succeed() {
     };
     assert!(
         store
-            .mark_error(&token(&req), &failed)
+            .mark_error(&req.lease(), &failed)
             .await
             .expect("mark_error")
     );
     assert!(
         store
-            .mark_error(&token(&req), &failed)
+            .mark_error(&req.lease(), &failed)
             .await
             .expect("repeat"),
         "the same mark again reads as applied"

@@ -42,6 +42,7 @@ pub async fn run_all<S: LeadStore + 'static>(store: Arc<S>) {
     mark_error_sets_a_cooldown_and_a_bounded_error(s).await;
     checkpoint_survives_reacquire_unless_cleared(s).await;
     release_makes_the_thread_acquirable_at_once(s).await;
+    every_field_round_trips_like_the_reference(s).await;
     marks_on_a_missing_record_are_refused(s).await;
     concurrent_acquires(store, 64, 20).await;
 }
@@ -52,7 +53,9 @@ pub fn fresh_thread(case: &str) -> ThreadId {
     ThreadId::parse(&id).unwrap_or_else(|e| panic!("test thread id {id}: {e}"))
 }
 
-fn acquire_req(thread: &ThreadId, now: i64) -> AcquireRequest {
+/// An acquire of `thread` at `now` with the suite's lease (120 s) and TTL
+/// (30 days), trigger `idle`, and a fresh lease id.
+pub fn acquire_request(thread: &ThreadId, now: i64) -> AcquireRequest {
     AcquireRequest {
         thread_id: thread.clone(),
         lease_id: LeaseId::random(),
@@ -69,16 +72,12 @@ async fn acquire<S: LeadStore + ?Sized>(
     now: i64,
     case: &str,
 ) -> (LeaseToken, Acquired) {
-    let req = acquire_req(thread, now);
+    let req = acquire_request(thread, now);
     let result = store
         .try_acquire(&req)
         .await
         .unwrap_or_else(|e| panic!("{case}: try_acquire failed: {e}"));
-    let token = LeaseToken {
-        thread_id: thread.clone(),
-        lease_id: req.lease_id,
-    };
-    (token, result)
+    (req.lease(), result)
 }
 
 async fn must_win<S: LeadStore + ?Sized>(
@@ -106,6 +105,15 @@ async fn must_lose<S: LeadStore + ?Sized>(
         (_, Acquired::Won(record)) => {
             panic!("{case}: acquire at {now} should lose, won {record:?}")
         }
+    }
+}
+
+/// Acquires with `req` and panics unless it wins; returns the written record.
+pub async fn expect_won<S: LeadStore + ?Sized>(store: &S, req: &AcquireRequest) -> LeadRecord {
+    match store.try_acquire(req).await {
+        Ok(Acquired::Won(record)) => record,
+        Ok(Acquired::Lost(holder)) => panic!("acquire should win, lost to {holder:?}"),
+        Err(e) => panic!("try_acquire failed: {e}"),
     }
 }
 
@@ -425,6 +433,98 @@ pub async fn release_makes_the_thread_acquirable_at_once<S: LeadStore + ?Sized>(
     assert_eq!(again.attempts, 2, "{case}: attempts");
 }
 
+/// A history that sets every field (checkpoint, error, re-acquire, sent)
+/// reads back exactly as the reference rules (`MemoryStore`) produce it,
+/// including text that needs escaping and the largest TTL. Returns the
+/// thread so an adapter can also inspect how it stored the record.
+pub async fn every_field_round_trips_like_the_reference<S: LeadStore + ?Sized>(
+    store: &S,
+) -> ThreadId {
+    let case = "round_trip";
+    let reference = super::MemoryStore::new();
+    let thread = fresh_thread(case);
+    let first = acquire_request(&thread, T0);
+    let second = AcquireRequest {
+        reason: "pagehide ✓ — «ünïcode» 'quote' \\ %s $1".to_owned(),
+        ..acquire_request(&thread, T0 + 200)
+    };
+    let error = ErrorMark {
+        now: T0 + 3,
+        retry_at: T0 + 63,
+        error: "timeout; DROP TABLE lead_records; --".to_owned(),
+        clear_delivery: false,
+    };
+    let sent = SentMark {
+        now: T0 + 205,
+        message_id: "<0f9e@leads.example> 'quoted' \"id\"".to_owned(),
+        ttl: i64::MAX,
+    };
+    replay(&reference, &first, &second, &error, &sent).await;
+    replay(store, &first, &second, &error, &sent).await;
+    let stored = read(store, &thread, case).await;
+    assert_eq!(
+        Some(&stored),
+        reference.record(&thread).as_ref(),
+        "{case}: differs from the reference"
+    );
+    assert_eq!(
+        (
+            stored.status,
+            stored.attempts,
+            stored.created_at,
+            stored.delivery_started_at,
+            stored.ttl
+        ),
+        (LeadStatus::Sent, 2, T0, Some(T0 + 2), i64::MAX),
+        "{case}: fields"
+    );
+    assert_eq!(
+        stored.last_reason.as_deref(),
+        Some(second.reason.as_str()),
+        "{case}: last_reason"
+    );
+    assert_eq!(
+        stored.message_id.as_deref(),
+        Some(sent.message_id.as_str()),
+        "{case}: message_id"
+    );
+    assert_eq!(stored.last_error, None, "{case}: mark_sent clears last_error");
+    thread
+}
+
+/// The round-trip history on a store of any size.
+async fn replay<S: LeadStore + ?Sized>(
+    s: &S,
+    first: &AcquireRequest,
+    second: &AcquireRequest,
+    error: &ErrorMark,
+    sent: &SentMark,
+) {
+    let case = "round_trip";
+    expect_won(s, first).await;
+    assert!(
+        ok(
+            case,
+            "checkpoint",
+            s.checkpoint_delivery(&first.lease(), T0 + 2).await
+        ),
+        "{case}: checkpoint"
+    );
+    assert!(
+        ok(
+            case,
+            "mark_error",
+            s.mark_error(&first.lease(), error).await
+        ),
+        "{case}: mark_error"
+    );
+    expect_won(s, second).await;
+    assert!(
+        ok(case, "mark_sent", s.mark_sent(&second.lease(), sent).await),
+        "{case}: mark_sent"
+    );
+}
+
 /// Marks for a thread without a record change nothing.
 pub async fn marks_on_a_missing_record_are_refused<S: LeadStore + ?Sized>(store: &S) {
     let case = "missing_marks";
@@ -476,7 +576,7 @@ pub async fn concurrent_acquires<S: LeadStore + 'static>(
                 let thread = thread.clone();
                 let barrier = Arc::clone(&barrier);
                 tokio::spawn(async move {
-                    let req = acquire_req(&thread, T0);
+                    let req = acquire_request(&thread, T0);
                     barrier.wait().await;
                     (req.lease_id.clone(), store.try_acquire(&req).await)
                 })
