@@ -488,7 +488,10 @@ pub async fn every_field_round_trips_like_the_reference<S: LeadStore + ?Sized>(
         Some(sent.message_id.as_str()),
         "{case}: message_id"
     );
-    assert_eq!(stored.last_error, None, "{case}: mark_sent clears last_error");
+    assert_eq!(
+        stored.last_error, None,
+        "{case}: mark_sent clears last_error"
+    );
     thread
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chatkit_leads_core::{LeadStore, ThreadId};
-use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi};
+use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
 use chatkit_leads_sqlite::SqliteStore;
 use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
 use serde_json::{Value, json};
@@ -337,11 +337,36 @@ async fn bad_input_is_refused_with_the_right_status_and_leaves_no_record() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_shuts_down_cleanly() {
+async fn sigterm_lets_an_in_flight_lead_finish_then_exits_cleanly() {
     let mut d = Deployment::start().await;
-    d.lead("cthr_fx_es_boat_email").await;
-    let status = d.server.terminate().expect("exit status");
-    assert!(status.success(), "graceful exit: {status}");
+    d.fake.push_fault(Fault::Slow {
+        path_prefix: "/v1/responses".into(),
+        delay: std::time::Duration::from_millis(1500),
+    });
+    let lead = d.lead("cthr_fx_es_boat_email");
+    let shutdown = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        d.server.request_shutdown();
+    };
+    let ((status, body), ()) = futures::join!(lead, shutdown);
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (200, Some("chat_closed")),
+        "{body}"
+    );
+    assert_eq!(
+        d.smtp.messages().len(),
+        1,
+        "the in-flight lead was delivered"
+    );
+    let exit = d.server.terminate().expect("exit status");
+    assert!(exit.success(), "graceful exit: {exit}");
+    assert!(
+        reqwest::get(format!("{}/healthz", d.server.url()))
+            .await
+            .is_err(),
+        "no longer listening"
+    );
 }
 
 #[test]

@@ -181,9 +181,15 @@ impl ServerProcess {
         self.signal("-KILL");
     }
 
+    /// Sends SIGTERM without waiting: the server starts its graceful
+    /// shutdown while the test keeps talking to it.
+    pub fn request_shutdown(&self) {
+        self.signal("-TERM");
+    }
+
     /// Sends SIGTERM and waits for the exit status (graceful shutdown).
     pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        self.signal("-TERM");
+        self.request_shutdown();
         self.child.wait().ok()
     }
 
