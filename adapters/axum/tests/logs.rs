@@ -36,6 +36,8 @@ async fn logs_carry_ids_but_no_secrets_contacts_or_cookies() {
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
+        // Plain text whatever features other crates turn on.
+        .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
