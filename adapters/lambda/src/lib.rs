@@ -16,8 +16,9 @@
 //!   routed as `/lead`: the stage prefix is removed before routing. Function
 //!   URLs and the `$default` stage have none.
 //! - **Request ids.** A request without `x-request-id` gets the event's
-//!   `requestContext.requestId`, so a log line, the response header and the
-//!   Function URL's or API Gateway's own logs share one id.
+//!   `requestContext.requestId` (an HTTP API's without its trailing `=`), so
+//!   a log line, the response header and the Function URL's or API
+//!   Gateway's own logs share one id.
 //! - **Responses.** The router's body is buffered and returned as text (JSON
 //!   is UTF-8); `Set-Cookie` headers become the response's `cookies` field.
 //!   `OPTIONS` preflights are answered by the router's CORS layer like any
@@ -154,7 +155,10 @@ fn into_router_request(request: Request) -> axum::extract::Request {
         }
     }
     if !parts.headers.contains_key(REQUEST_ID_HEADER) {
-        if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        // Function URL ids are UUIDs; HTTP API ids end in base64 padding
+        // (`JKJaXmPLvHcESHA=`), which the router's id filter refuses.
+        let id = request_id.map(|id| id.trim_end_matches('=').to_owned());
+        if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
             parts.headers.insert(REQUEST_ID_HEADER, value);
         }
     }

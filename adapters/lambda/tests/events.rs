@@ -304,6 +304,11 @@ async fn api_gateway_stage_is_removed_before_routing() {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
     assert_eq!(answer.json["reason"], "idle");
     assert_eq!(lambda.mailer.sent_count(), 1);
+    assert_eq!(
+        answer.header("x-request-id"),
+        Some("JKJaXmPLvHcESHA"),
+        "the HTTP API's request id, without its padding"
+    );
 }
 
 #[tokio::test]
