@@ -14,6 +14,18 @@ use crate::hours::WeeklyHours;
 /// Why a shop profile is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ShopError {
+    /// The profile file could not be read.
+    #[error("cannot read the shop profile {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The profile is not valid TOML of the expected shape (the message
+    /// names the line and the field).
+    #[error("the shop profile is not valid: {0}")]
+    Toml(String),
     /// The phone number has fewer than 10 or more than 15 digits.
     #[error("shop phone must have 10-15 digits")]
     InvalidPhone,
@@ -176,6 +188,36 @@ impl ShopProfile {
         }
     }
 
+    /// Reads a profile from TOML (the format of
+    /// `examples/axum-server/shop.example.toml`) and validates it.
+    ///
+    /// ```
+    /// use chatkit_leads_core::ShopProfile;
+    /// let shop = ShopProfile::from_toml(r#"
+    ///     name = "Seat Savers"
+    ///     phone = "(555) 010-2030"
+    ///     address = "1 Main St"
+    ///     time_zone = "Europe/Berlin"
+    ///     [hours]
+    ///     mon = "09:00-18:00"
+    /// "#).unwrap();
+    /// assert_eq!(shop.phone.digits(), "5550102030");
+    /// ```
+    pub fn from_toml(text: &str) -> Result<Self, ShopError> {
+        let shop: Self = toml::from_str(text).map_err(|e| ShopError::Toml(e.to_string()))?;
+        shop.validate()?;
+        Ok(shop)
+    }
+
+    /// Reads and validates the TOML profile at `path`.
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self, ShopError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ShopError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::from_toml(&text)
+    }
+
     /// Checks the fields serde cannot: non-empty name, address and assistant name.
     pub fn validate(&self) -> Result<(), ShopError> {
         for (field, value) in [
@@ -202,6 +244,26 @@ mod tests {
         assert!(phone.matches_digits("14083793820"));
         assert!(!phone.matches_digits("4085550142"));
         assert_eq!(ShopPhone::parse("12"), Err(ShopError::InvalidPhone));
+    }
+
+    #[test]
+    fn the_servers_example_file_is_the_seed_shop() {
+        let text = include_str!("../../examples/axum-server/shop.example.toml");
+        assert_eq!(ShopProfile::from_toml(text), Ok(ShopProfile::seed()));
+    }
+
+    #[test]
+    fn bad_hours_and_missing_files_are_typed_errors() {
+        let text = include_str!("../../examples/axum-server/shop.example.toml")
+            .replace("08:00-17:00", "17:00-08:00");
+        let err = ShopProfile::from_toml(&text).expect_err("close before open");
+        assert!(
+            matches!(&err, ShopError::Toml(m) if m.contains("must be after")),
+            "{err}"
+        );
+        let err = ShopProfile::from_toml_file(std::path::Path::new("/nonexistent/shop.toml"))
+            .expect_err("missing");
+        assert!(matches!(err, ShopError::Read { .. }));
     }
 
     #[test]

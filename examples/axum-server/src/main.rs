@@ -5,7 +5,6 @@
 mod backends;
 mod preview;
 mod settings;
-mod shop;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
 use chatkit_leads_core::session::{SessionSettings, WorkflowId};
 use chatkit_leads_core::{
     ChatKitClient, EmailAddress, Envelope, LeadConfig, LeadWorkflow, NoSummarizer, Ports,
-    Summarizer, SystemClock,
+    ShopProfile, Summarizer, SystemClock,
 };
 use chatkit_leads_openai::{ApiKey, OpenAiClient, OpenAiConfig};
 use clap::Parser;
@@ -49,9 +48,12 @@ async fn main() -> anyhow::Result<()> {
 /// naming it, before the server accepts a request.
 async fn build(settings: &Settings) -> anyhow::Result<axum::Router> {
     let mode = settings.mode()?;
-    let shop = shop::load(settings.leads_shop_config.as_deref())?;
+    let shop = match settings.leads_shop_config.as_deref() {
+        Some(path) => ShopProfile::from_toml_file(path).context("LEADS_SHOP_CONFIG")?,
+        None => ShopProfile::seed(),
+    };
     let store = backends::store(&settings.leads_store).await?;
-    let mailer = backends::mailer(&settings.leads_mailer)?;
+    let mailer = backends::mailer(&settings.leads_mailer).await?;
 
     let (chatkit, summarizer, sessions): (Arc<dyn ChatKitClient>, Arc<dyn Summarizer>, _) =
         match &mode {

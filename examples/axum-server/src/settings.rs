@@ -51,12 +51,13 @@ pub struct Settings {
     #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
     pub allowed_origins: String,
 
-    /// Lead store: `sqlite://<path>` or `postgres://user[:pass]@host:port/db`.
+    /// Lead store: `sqlite://<path>`, `postgres://user[:pass]@host:port/db`
+    /// or `dynamodb://<table>` (AWS settings from the standard chain).
     #[arg(long, env = "LEADS_STORE", default_value = "sqlite://chatkit-leads.db")]
     pub leads_store: String,
 
-    /// Mailer: `outbox:<dir>`, `smtp://[user:pass@]host:port` (STARTTLS) or
-    /// `smtps://…` (implicit TLS).
+    /// Mailer: `outbox:<dir>`, `smtp://[user:pass@]host:port` (STARTTLS),
+    /// `smtps://…` (implicit TLS) or `ses` (SES v2, AWS standard chain).
     #[arg(long, env = "LEADS_MAILER", default_value = "outbox:./outbox")]
     pub leads_mailer: String,
 

@@ -1,6 +1,7 @@
-//! Exactly once across processes: three server instances share one
-//! PostgreSQL database, the local OpenAI fake and one real SMTP server.
-//! Needs `TEST_DATABASE_URL` (scripts/test.sh starts a throwaway cluster).
+//! Exactly once across processes: three server instances share one store
+//! (PostgreSQL, or DynamoDB on the local AWS emulator), the local OpenAI fake
+//! and one real SMTP server. Needs `TEST_DATABASE_URL` and
+//! `TEST_AWS_ENDPOINT_URL` (scripts/test.sh starts both services).
 //! Results are recorded in docs/reliability.md.
 
 use std::collections::BTreeMap;
@@ -8,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chatkit_leads_core::{LeadStatus, LeadStore, ThreadId};
+use chatkit_leads_dynamodb::DynamoStore;
 use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
 use chatkit_leads_postgres::{PostgresStore, PostgresStoreOptions};
 use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
@@ -59,6 +61,71 @@ impl Database {
     }
 }
 
+/// The store the instances share.
+enum Backend {
+    Postgres(Database),
+    Dynamo { endpoint: String, table: String },
+}
+
+impl Backend {
+    async fn postgres() -> Self {
+        Self::Postgres(Database::create().await)
+    }
+
+    async fn dynamodb() -> Self {
+        let endpoint = std::env::var("TEST_AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+            panic!(
+                "TEST_AWS_ENDPOINT_URL is not set: run `bash scripts/test.sh`, which starts moto"
+            )
+        });
+        let table = format!("chatkit-xi-{}", uuid::Uuid::new_v4().simple());
+        chatkit_leads_dynamodb::create_table(&dynamo_client(&endpoint), &table)
+            .await
+            .expect("create table");
+        Self::Dynamo { endpoint, table }
+    }
+
+    /// `LEADS_STORE` and what the server needs to reach it.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::Postgres(db) => vec![("LEADS_STORE", db.url.clone())],
+            Self::Dynamo { endpoint, table } => vec![
+                ("LEADS_STORE", format!("dynamodb://{table}")),
+                ("AWS_ENDPOINT_URL", endpoint.clone()),
+                ("AWS_REGION", "us-east-1".to_owned()),
+                ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+                ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ],
+        }
+    }
+
+    async fn store(&self) -> Box<dyn LeadStore> {
+        match self {
+            Self::Postgres(db) => Box::new(PostgresStore::connect(&db.url).await.expect("store")),
+            Self::Dynamo { endpoint, table } => {
+                Box::new(DynamoStore::new(dynamo_client(endpoint), table.clone()))
+            }
+        }
+    }
+
+    async fn cleanup(self) {
+        if let Self::Postgres(db) = self {
+            db.drop_now().await;
+        }
+    }
+}
+
+fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
 /// Fixtures with `THREADS` copies of the truck chat under fresh ids.
 fn fixtures(dir: &Path) -> Vec<String> {
     let src = repo_root().join("tests/fixtures");
@@ -94,7 +161,7 @@ fn fixtures(dir: &Path) -> Vec<String> {
 struct Cluster {
     fake: FakeOpenAi,
     smtp: SmtpSink,
-    db: Database,
+    backend: Backend,
     servers: Vec<ServerProcess>,
     threads: Vec<String>,
     http: reqwest::Client,
@@ -102,21 +169,19 @@ struct Cluster {
 }
 
 impl Cluster {
-    async fn start(instances: usize) -> Self {
+    async fn start(backend: Backend, instances: usize) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let threads = fixtures(dir.path());
         let fake = FakeOpenAi::start(FakeConfig::new(dir.path(), KEY))
             .await
             .expect("fake");
         let smtp = SmtpSink::start();
-        let db = Database::create().await;
         let env: BTreeMap<String, String> = [
             ("OPENAI_API_KEY", KEY.to_owned()),
             ("CHATKIT_WORKFLOW_ID", "wf_cross_instance".to_owned()),
             ("OPENAI_BASE_URL", fake.base_url()),
             ("LEAD_TO_EMAIL", "shop@example.com".to_owned()),
             ("LEAD_FROM_EMAIL", "leads@example.com".to_owned()),
-            ("LEADS_STORE", db.url.clone()),
             ("LEADS_MAILER", smtp.mailer_url()),
             ("LEADS_TRUST_BROWSER_USER", "true".to_owned()),
             ("LEADS_LEASE_SECONDS", LEASE_SECONDS.to_string()),
@@ -124,6 +189,7 @@ impl Cluster {
             ("LEADS_ERROR_COOLDOWN_SECONDS", "1".to_owned()),
         ]
         .into_iter()
+        .chain(backend.env())
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let mut servers = Vec::new();
@@ -133,7 +199,7 @@ impl Cluster {
         Self {
             fake,
             smtp,
-            db,
+            backend,
             servers,
             threads,
             http: reqwest::Client::new(),
@@ -179,7 +245,7 @@ impl Cluster {
 
     /// Each thread's record as `(status, attempts)`.
     async fn records(&self) -> Vec<Option<(LeadStatus, u32)>> {
-        let store = PostgresStore::connect(&self.db.url).await.expect("store");
+        let store = self.backend.store().await;
         let mut records = Vec::new();
         for thread in &self.threads {
             let id = ThreadId::parse(thread).expect("id");
@@ -191,7 +257,6 @@ impl Cluster {
                     .map(|r| (r.status, r.attempts)),
             );
         }
-        store.close().await;
         records
     }
 
@@ -208,8 +273,36 @@ fn binary() -> std::path::PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_instances_send_exactly_one_email_per_thread() {
-    let cluster = Cluster::start(3).await;
+async fn three_instances_on_postgres_send_exactly_one_email_per_thread() {
+    three_instances_send_exactly_one_email_per_thread(Backend::postgres().await, "PostgreSQL")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_on_dynamodb_send_exactly_one_email_per_thread() {
+    three_instances_send_exactly_one_email_per_thread(Backend::dynamodb().await, "DynamoDB").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_on_postgres_loses_no_lead() {
+    a_killed_instance_loses_no_lead_and_any_duplicate_is_flagged(
+        Backend::postgres().await,
+        "PostgreSQL",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_on_dynamodb_loses_no_lead() {
+    a_killed_instance_loses_no_lead_and_any_duplicate_is_flagged(
+        Backend::dynamodb().await,
+        "DynamoDB",
+    )
+    .await;
+}
+
+async fn three_instances_send_exactly_one_email_per_thread(backend: Backend, name: &str) {
+    let cluster = Cluster::start(backend, 3).await;
     let started = Instant::now();
     let results = cluster.burst("idle").await;
     let wall = started.elapsed();
@@ -240,16 +333,18 @@ async fn three_instances_send_exactly_one_email_per_thread() {
         "one summary per thread"
     );
     eprintln!(
-        "cross-instance: {CALLS} calls over 3 instances, {THREADS} threads: {} emails, 0 duplicates, reasons {reasons:?}, wall {} ms",
+        "cross-instance ({name}): {CALLS} calls over 3 instances, {THREADS} threads: {} emails, 0 duplicates, reasons {reasons:?}, wall {} ms",
         emails.values().map(Vec::len).sum::<usize>(),
         wall.as_millis()
     );
-    cluster.db.drop_now().await;
+    cluster.backend.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_instance_loses_no_lead_and_any_duplicate_is_flagged() {
-    let cluster = Cluster::start(3).await;
+async fn a_killed_instance_loses_no_lead_and_any_duplicate_is_flagged(
+    backend: Backend,
+    name: &str,
+) {
+    let cluster = Cluster::start(backend, 3).await;
     // Slow summaries keep leases held while the instance dies.
     for _ in 0..THREADS {
         cluster.fake.push_fault(Fault::Slow {
@@ -317,9 +412,9 @@ async fn a_killed_instance_loses_no_lead_and_any_duplicate_is_flagged() {
         .filter(|(_, attempts)| *attempts > 1)
         .count();
     eprintln!(
-        "cross-instance with SIGKILL: {unanswered} calls lost with the instance, {released_by_crash} threads re-leased after the crash, {} emails for {THREADS} threads, {duplicates} flagged duplicates, wall {} ms",
+        "cross-instance with SIGKILL ({name}): {unanswered} calls lost with the instance, {released_by_crash} threads re-leased after the crash, {} emails for {THREADS} threads, {duplicates} flagged duplicates, wall {} ms",
         emails.values().map(Vec::len).sum::<usize>(),
         wall.as_millis()
     );
-    cluster.db.drop_now().await;
+    cluster.backend.cleanup().await;
 }

@@ -1,0 +1,257 @@
+//! # chatkit-leads-lambda
+//!
+//! Runs the chatkit-leads HTTP contract on AWS Lambda. It does not
+//! re-implement it: the function serves the very axum [`Router`] that
+//! `chatkit_leads_axum::LeadsRouter` builds, under [`lambda_http`]. Status
+//! codes, JSON bodies, CORS, the body limit, request ids and the signed-cookie
+//! identity are therefore the axum adapter's, byte for byte.
+//!
+//! What this crate adds is the translation at both ends of an invocation:
+//!
+//! - **Events.** Lambda Function URLs and API Gateway HTTP APIs (payload
+//!   format 2.0, which both send) become `http::Request`s; a base64-encoded
+//!   body (`isBase64Encoded: true`, e.g. a `sendBeacon` blob) is decoded,
+//!   and the event's `cookies` array becomes a `Cookie` header.
+//! - **Stages.** An HTTP API on a named stage (`https://…/prod/lead`) is
+//!   routed as `/lead`: the stage prefix is removed before routing. Function
+//!   URLs and the `$default` stage have none.
+//! - **Request ids.** A request without `x-request-id` gets the event's
+//!   `requestContext.requestId` (an HTTP API's without its trailing `=`), so
+//!   a log line, the response header and the Function URL's or API
+//!   Gateway's own logs share one id.
+//! - **Responses.** The router's body is buffered and returned as text (JSON
+//!   is UTF-8); `Set-Cookie` headers become the response's `cookies` field.
+//!   `OPTIONS` preflights are answered by the router's CORS layer like any
+//!   other request.
+//!
+//! One function serves every route (`POST /session`, `POST /lead`,
+//! `GET /healthz`, `GET /readyz`); see `docs/deploy-lambda.md` for why the
+//! example deploys one function rather than the seed's two.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use chatkit_leads_axum::LeadsRouter;
+//! # use chatkit_leads_core::testkit::{
+//! #     ManualClock, MemoryStore, RecordingMailer, ScriptedChatKit, ScriptedSummarizer,
+//! #     SummaryScript,
+//! # };
+//! # use chatkit_leads_core::{EmailAddress, Envelope, LeadConfig, LeadWorkflow, Ports, ShopProfile};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), chatkit_leads_lambda::Error> {
+//!     // Build the workflow from real adapters (DynamoDB, SES, OpenAI) at
+//!     // cold start; `examples/lambda` shows the whole set-up.
+//! #   let ports = Ports {
+//! #       chatkit: ScriptedChatKit::new(),
+//! #       store: MemoryStore::new(),
+//! #       mailer: RecordingMailer::new(),
+//! #       summarizer: ScriptedSummarizer::new(SummaryScript::Hang),
+//! #       clock: ManualClock::at_unix(1_767_400_000),
+//! #   };
+//! #   let envelope = Envelope {
+//! #       from: EmailAddress::parse("leads@shop.example").ok_or("from")?,
+//! #       from_name: None,
+//! #       to: vec![EmailAddress::parse("owner@shop.example").ok_or("to")?],
+//! #   };
+//! #   let workflow = LeadWorkflow::new(ports, LeadConfig::new(ShopProfile::seed(), envelope))?;
+//!     let router = LeadsRouter::new(Arc::new(workflow))
+//!         .cors_origins(["https://www.shop.example"])
+//!         .build()?;
+//!     chatkit_leads_lambda::run(router).await
+//! }
+//! ```
+//!
+//! Tests need no Lambda runtime: parse a recorded event with
+//! [`lambda_http::request::from_str`] and pass it to [`handle`].
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let router = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+//! let event = r#"{
+//!     "version": "2.0", "routeKey": "$default", "rawPath": "/healthz", "rawQueryString": "",
+//!     "headers": {"host": "abc.lambda-url.us-west-2.on.aws"},
+//!     "requestContext": {
+//!         "http": {"method": "GET", "path": "/healthz", "protocol": "HTTP/1.1",
+//!                  "sourceIp": "203.0.113.7", "userAgent": "curl/8"},
+//!         "requestId": "5f0c2bd6-0a4e-4a8a-9a39-3c1cbbd1d4b2", "stage": "$default",
+//!         "routeKey": "$default", "timeEpoch": 1767400000000
+//!     },
+//!     "isBase64Encoded": false
+//! }"#;
+//! let request = chatkit_leads_lambda::lambda_http::request::from_str(event)?;
+//! let response = chatkit_leads_lambda::handle(&router, request).await;
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.body().as_ref(), b"ok");
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+use axum::Router;
+use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use axum::http::uri::PathAndQuery;
+use axum::http::{HeaderValue, StatusCode, Uri};
+use lambda_http::request::RequestContext;
+use lambda_http::{RequestExt, service_fn};
+use tower::ServiceExt as _;
+use tracing::warn;
+
+pub use lambda_http;
+pub use lambda_http::{Body, Error, Request, Response};
+
+/// The header the router reads and echoes as the request id.
+const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Serves `router` as this Lambda function's handler until the runtime
+/// stops the process: one invocation at a time, each a Function URL or
+/// API Gateway HTTP API event translated by [`handle`].
+///
+/// Call it once, at the end of `main`, after the cold-start set-up (clients,
+/// configuration, the router) has succeeded.
+///
+/// # Errors
+/// When the Lambda runtime API cannot be reached or answers unexpectedly
+/// (outside Lambda, without `AWS_LAMBDA_RUNTIME_API`, it fails at once).
+/// A request the router rejects is a response (4xx/5xx), never an error.
+pub async fn run(router: Router) -> Result<(), Error> {
+    lambda_http::run(service_fn(move |request: Request| {
+        let router = router.clone();
+        async move { Ok::<_, Error>(handle(&router, request).await) }
+    }))
+    .await
+}
+
+/// Answers one Lambda HTTP request with `router`: strips an API Gateway
+/// stage prefix from the path, fills in `x-request-id` from the event when
+/// the client sent none, routes the request, and buffers the answer into a
+/// Lambda response body (text when UTF-8, binary otherwise).
+///
+/// This is what [`run`] does per invocation; tests call it directly with
+/// events parsed by [`lambda_http::request::from_str`].
+pub async fn handle(router: &Router, request: Request) -> Response<Body> {
+    let request = into_router_request(request);
+    let response = match router.clone().oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    into_lambda_response(response).await
+}
+
+/// The request as the router should see it: stage prefix gone, a request
+/// id when the client sent none, the body as an axum body.
+fn into_router_request(request: Request) -> axum::extract::Request {
+    let (stage, request_id) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            (context.stage.clone(), context.request_id.clone())
+        }
+        _ => (None, None),
+    };
+    let (mut parts, body) = request.into_parts();
+    if let Some(stage) = stage.as_deref() {
+        if let Some(uri) = without_stage(&parts.uri, stage) {
+            parts.uri = uri;
+        }
+    }
+    if !parts.headers.contains_key(REQUEST_ID_HEADER) {
+        // Function URL ids are UUIDs; HTTP API ids end in base64 padding
+        // (`JKJaXmPLvHcESHA=`), which the router's id filter refuses.
+        let id = request_id.map(|id| id.trim_end_matches('=').to_owned());
+        if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+            parts.headers.insert(REQUEST_ID_HEADER, value);
+        }
+    }
+    let body = match body {
+        Body::Text(text) => axum::body::Body::from(text),
+        Body::Binary(bytes) => axum::body::Body::from(bytes),
+        _ => axum::body::Body::empty(),
+    };
+    axum::extract::Request::from_parts(parts, body)
+}
+
+/// `uri` without the leading `/{stage}` segment, or `None` when there is
+/// nothing to strip (`$default`, or a path outside the stage).
+///
+/// `lambda_http` puts a named stage in front of the path (unless
+/// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set), so that an app can
+/// route on the public URL; the router's routes have no stage.
+fn without_stage(uri: &Uri, stage: &str) -> Option<Uri> {
+    if stage.is_empty() || stage == "$default" {
+        return None;
+    }
+    let rest = uri.path().strip_prefix('/')?.strip_prefix(stage)?;
+    let path = match rest {
+        "" => "/",
+        rest if rest.starts_with('/') => rest,
+        _ => return None, // `/prod2/...` is not inside stage `prod`
+    };
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(PathAndQuery::try_from(path_and_query).ok()?);
+    Uri::from_parts(parts).ok()
+}
+
+/// The router's response with its body buffered for Lambda.
+async fn into_lambda_response(response: axum::response::Response) -> Response<Body> {
+    let (parts, body) = response.into_parts();
+    // The router's bodies are small JSON documents already in memory.
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            warn!(error = %err, "could not read the router's response body");
+            return internal_error();
+        }
+    };
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else if parts.headers.contains_key(CONTENT_ENCODING) {
+        Body::Binary(bytes.to_vec())
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Body::Text(text),
+            Err(not_text) => Body::Binary(not_text.into_bytes()),
+        }
+    };
+    Response::from_parts(parts, body)
+}
+
+/// `500 {"error": "internal error"}`, in the router's error shape.
+fn internal_error() -> Response<Body> {
+    let mut response = Response::new(Body::Text(r#"{"error":"internal error"}"#.to_owned()));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(s: &str) -> Uri {
+        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn a_named_stage_is_stripped_with_the_query_kept() {
+        let stripped = without_stage(&uri("https://api.example/prod/lead?x=1"), "prod");
+        assert_eq!(stripped, Some(uri("https://api.example/lead?x=1")));
+        assert_eq!(
+            without_stage(&uri("/prod"), "prod").map(|u| u.path().to_owned()),
+            Some("/".to_owned())
+        );
+    }
+
+    #[test]
+    fn default_stage_and_foreign_paths_are_left_alone() {
+        assert_eq!(without_stage(&uri("/lead"), "$default"), None);
+        assert_eq!(without_stage(&uri("/lead"), ""), None);
+        assert_eq!(without_stage(&uri("/prod2/lead"), "prod"), None);
+        assert_eq!(without_stage(&uri("/lead"), "prod"), None);
+    }
+}

@@ -1,0 +1,121 @@
+//! # chatkit-leads on AWS Lambda
+//!
+//! One function behind one Function URL serves the whole browser contract
+//! (`POST /session`, `POST /lead`, `GET /healthz`, `GET /readyz`): the axum
+//! router of `chatkit-leads-axum`, run by `chatkit-leads-lambda`, over
+//!
+//! - the OpenAI adapter (ChatKit REST and the Responses API summary),
+//! - a DynamoDB table for the send-once lease (`LEAD_DEDUPE_TABLE_NAME`, the
+//!   seed's table works as it is),
+//! - SES v2 for the email.
+//!
+//! Everything is set up at cold start by [`build_router`] from [`Settings`]
+//! (the server's environment names); secrets may be SSM parameter names,
+//! read once per cold start. A missing or invalid setting fails the cold
+//! start with an error naming it, so a misconfigured deploy never answers
+//! a visitor with a 500. `template.yaml` deploys it; `docs/deploy-lambda.md`
+//! walks through it.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use chatkit_leads_lambda_example::{Settings, build_router};
+//!
+//! let settings = Settings::from_env()?;
+//! let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let router = build_router(&settings, &aws).await?;
+//! chatkit_leads_lambda::run(router)
+//!     .await
+//!     .map_err(anyhow::Error::from_boxed)?;
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+mod secrets;
+mod settings;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_config::SdkConfig;
+use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
+use chatkit_leads_core::session::{SessionSettings, WorkflowId};
+use chatkit_leads_core::{Envelope, LeadConfig, LeadWorkflow, Ports, ShopProfile, SystemClock};
+use chatkit_leads_dynamodb::DynamoStore;
+use chatkit_leads_openai::{ApiKey, OpenAiClient, OpenAiConfig};
+use chatkit_leads_ses::SesMailer;
+
+pub use crate::settings::{
+    DEFAULT_OPENAI_BASE_URL, DEFAULT_SUMMARY_MODEL, Identity, Secret, Settings,
+};
+
+/// Builds the function's router: secrets from SSM when given as parameter
+/// names, the shop profile, the OpenAI client, the DynamoDB store and the
+/// SES mailer (both on `aws`, the SDK configuration), the workflow, and the
+/// axum router with session minting, CORS and the user identity.
+///
+/// Nothing here talks to DynamoDB or SES yet (`GET /readyz` checks the
+/// table); only SSM is called, and only when a secret is a parameter.
+///
+/// # Errors
+/// When a secret cannot be read from SSM, the shop profile is unreadable,
+/// or a setting is invalid (base URL, workflow id, cookie key, origins,
+/// timings); each message names the setting.
+pub async fn build_router(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<axum::Router> {
+    let secrets = secrets::resolve(settings, aws).await?;
+    let shop = match settings.leads_shop_config.as_deref() {
+        Some(path) => ShopProfile::from_toml_file(path).context("LEADS_SHOP_CONFIG")?,
+        None => ShopProfile::seed(),
+    };
+
+    let mut openai = OpenAiConfig::new(ApiKey::new(secrets.openai_api_key.as_str()))
+        .with_base_url(&settings.openai_base_url)
+        .context("OPENAI_BASE_URL")?;
+    openai.summary_model = settings.lead_summary_model.clone();
+    let openai = Arc::new(OpenAiClient::new(openai).context("OPENAI_API_KEY")?);
+    let workflow_id = WorkflowId::parse(&secrets.chatkit_workflow_id)
+        .context("CHATKIT_WORKFLOW_ID must look like wf_…")?;
+
+    let envelope = Envelope {
+        from: settings.lead_from_email.clone(),
+        from_name: Some(shop.name.clone()),
+        to: settings.lead_to_email.clone(),
+    };
+    let mut config = LeadConfig::new(shop, envelope);
+    config.lease.lease = Duration::from_secs(settings.leads_lease_seconds);
+    config.lease.error_cooldown = Duration::from_secs(settings.leads_error_cooldown_seconds);
+    config.summary_timeout = Duration::from_secs(settings.leads_summary_timeout_seconds);
+
+    let ports = Ports {
+        chatkit: Arc::clone(&openai),
+        store: DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(aws),
+            settings.lead_dedupe_table_name.as_str(),
+        ),
+        mailer: SesMailer::new(aws_sdk_sesv2::Client::new(aws)),
+        summarizer: openai,
+        clock: SystemClock,
+    };
+    let workflow = LeadWorkflow::new(ports, config)
+        .context("LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / shop profile")?;
+
+    let identity = match (&settings.identity, secrets.cookie_key.as_deref()) {
+        (Identity::SignedCookie { same_site, .. }, Some(key)) => {
+            let key = CookieKey::from_base64(key)
+                .context("LEADS_COOKIE_KEY must be base64 of at least 32 bytes")?;
+            let mut identity = UserIdentity::signed_cookie(key);
+            if let UserIdentity::SignedCookie { same_site: s, .. } = &mut identity {
+                *s = *same_site;
+            }
+            identity
+        }
+        _ => UserIdentity::TrustBrowser,
+    };
+    LeadsRouter::new(Arc::new(workflow))
+        .sessions(SessionSettings::new(workflow_id))
+        .cors_origins(settings.allowed_origins.iter().map(String::as_str))
+        .identity(identity)
+        .build()
+        .context("ALLOWED_ORIGINS / LEADS_COOKIE_KEY")
+}

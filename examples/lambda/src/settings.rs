@@ -1,0 +1,453 @@
+//! The function's settings, read from its environment at cold start. The
+//! names are the server's (`chatkit-leads-server --help`), which follow the
+//! seed's, so a migration is a redeploy.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use chatkit_leads_axum::SameSite;
+use chatkit_leads_core::EmailAddress;
+
+/// The seed's summary model.
+pub const DEFAULT_SUMMARY_MODEL: &str = "gpt-5.2-2025-12-11";
+
+/// The OpenAI API root unless `OPENAI_BASE_URL` says otherwise.
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// A secret setting: its value in the environment (`NAME`, handy with
+/// `cargo lambda watch`), or the name of an SSM Parameter Store parameter
+/// holding it (`NAME_PARAM`, what the template sets), read at cold start.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// The value itself.
+    Value(String),
+    /// An SSM parameter name, e.g. `/chatkit-leads/openai-api-key`.
+    Parameter(String),
+}
+
+// Never print a secret's value, only where it comes from.
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Value(_) => f.write_str("Value([redacted])"),
+            Self::Parameter(name) => f.debug_tuple("Parameter").field(name).finish(),
+        }
+    }
+}
+
+/// How the ChatKit `user` is decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// A signed, `HttpOnly` cookie (`LEADS_COOKIE_KEY[_PARAM]`), the default.
+    SignedCookie {
+        /// Base64 of at least 32 bytes.
+        key: Secret,
+        /// `LEADS_COOKIE_SAMESITE`.
+        same_site: SameSite,
+    },
+    /// The browser's `user` (`LEADS_TRUST_BROWSER_USER=true`, the seed's
+    /// behaviour; not recommended).
+    TrustBrowser,
+}
+
+/// Every setting of the function.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `OPENAI_API_KEY` / `OPENAI_API_KEY_PARAM`.
+    pub openai_api_key: Secret,
+    /// `CHATKIT_WORKFLOW_ID` / `CHATKIT_WORKFLOW_ID_PARAM` (`wf_…`).
+    pub chatkit_workflow_id: Secret,
+    /// `OPENAI_BASE_URL`.
+    pub openai_base_url: String,
+    /// `LEAD_SUMMARY_MODEL`.
+    pub lead_summary_model: String,
+    /// `LEAD_TO_EMAIL`, comma-separated.
+    pub lead_to_email: Vec<EmailAddress>,
+    /// `LEAD_FROM_EMAIL`: an SES-verified identity or an address of one.
+    pub lead_from_email: EmailAddress,
+    /// `LEAD_DEDUPE_TABLE_NAME`: the DynamoDB table (the seed's name works).
+    pub lead_dedupe_table_name: String,
+    /// `ALLOWED_ORIGINS`, comma-separated exact origins.
+    pub allowed_origins: Vec<String>,
+    /// `LEADS_SHOP_CONFIG`: a TOML shop profile; a relative path is taken
+    /// inside the deployment package (`LAMBDA_TASK_ROOT`). The bundled
+    /// example shop when unset.
+    pub leads_shop_config: Option<PathBuf>,
+    /// `LEADS_COOKIE_KEY[_PARAM]`, `LEADS_COOKIE_SAMESITE`, `LEADS_TRUST_BROWSER_USER`.
+    pub identity: Identity,
+    /// `LEADS_LEASE_SECONDS` (120).
+    pub leads_lease_seconds: u64,
+    /// `LEADS_SUMMARY_TIMEOUT_SECONDS` (45; shorter than the lease).
+    pub leads_summary_timeout_seconds: u64,
+    /// `LEADS_ERROR_COOLDOWN_SECONDS` (60).
+    pub leads_error_cooldown_seconds: u64,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// As [`Settings::from_lookup`].
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every setting through `lookup` (a name → value function, so
+    /// tests need not touch the process environment). Blank values count
+    /// as unset.
+    ///
+    /// # Errors
+    /// One error naming **every** missing or invalid setting, so a
+    /// misconfigured function fails its cold start with the whole list
+    /// instead of a 500 at the first request.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut problems = Problems::default();
+
+        let openai_api_key = problems.secret(&get, "OPENAI_API_KEY");
+        let chatkit_workflow_id = problems.secret(&get, "CHATKIT_WORKFLOW_ID");
+        let lead_from_email = problems
+            .required(&get, "LEAD_FROM_EMAIL")
+            .and_then(|raw| problems.address("LEAD_FROM_EMAIL", &raw));
+        let lead_to_email = problems.required(&get, "LEAD_TO_EMAIL").and_then(|raw| {
+            let parsed: Option<Vec<_>> = raw
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| problems.address("LEAD_TO_EMAIL", a))
+                .collect();
+            match parsed {
+                Some(list) if list.is_empty() => {
+                    problems.invalid("LEAD_TO_EMAIL has no address");
+                    None
+                }
+                other => other,
+            }
+        });
+        let lead_dedupe_table_name = problems.required(&get, "LEAD_DEDUPE_TABLE_NAME");
+
+        let trust_browser = problems.flag(&get, "LEADS_TRUST_BROWSER_USER");
+        let identity = if trust_browser {
+            Some(Identity::TrustBrowser)
+        } else {
+            let same_site = match get("LEADS_COOKIE_SAMESITE").as_deref() {
+                // A Function URL (`*.lambda-url.<region>.on.aws`) is another
+                // site than the shop's page: only `SameSite=None` cookies
+                // travel with its cross-site `fetch`.
+                None => Some(SameSite::None),
+                Some(v) if v.eq_ignore_ascii_case("none") => Some(SameSite::None),
+                Some(v) if v.eq_ignore_ascii_case("lax") => Some(SameSite::Lax),
+                Some(v) if v.eq_ignore_ascii_case("strict") => Some(SameSite::Strict),
+                Some(_) => {
+                    problems.invalid("LEADS_COOKIE_SAMESITE must be none, lax or strict");
+                    None
+                }
+            };
+            let key = problems.secret_or(
+                &get,
+                "LEADS_COOKIE_KEY",
+                " (or LEADS_TRUST_BROWSER_USER=true): every instance must sign user cookies with the same key",
+            );
+            match (key, same_site) {
+                (Some(key), Some(same_site)) => Some(Identity::SignedCookie { key, same_site }),
+                _ => None,
+            }
+        };
+
+        let leads_lease_seconds = problems.seconds(&get, "LEADS_LEASE_SECONDS", 120);
+        let leads_summary_timeout_seconds =
+            problems.seconds(&get, "LEADS_SUMMARY_TIMEOUT_SECONDS", 45);
+        let leads_error_cooldown_seconds =
+            problems.seconds(&get, "LEADS_ERROR_COOLDOWN_SECONDS", 60);
+
+        problems.finish()?;
+        Ok(Self {
+            openai_api_key: present(openai_api_key, "OPENAI_API_KEY")?,
+            chatkit_workflow_id: present(chatkit_workflow_id, "CHATKIT_WORKFLOW_ID")?,
+            openai_base_url: get("OPENAI_BASE_URL")
+                .unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.to_owned()),
+            lead_summary_model: get("LEAD_SUMMARY_MODEL")
+                .unwrap_or_else(|| DEFAULT_SUMMARY_MODEL.to_owned()),
+            lead_to_email: present(lead_to_email, "LEAD_TO_EMAIL")?,
+            lead_from_email: present(lead_from_email, "LEAD_FROM_EMAIL")?,
+            lead_dedupe_table_name: present(lead_dedupe_table_name, "LEAD_DEDUPE_TABLE_NAME")?,
+            allowed_origins: get("ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            // Relative to the package root (`LAMBDA_TASK_ROOT`, /var/task),
+            // where `cargo lambda build --include <path>` puts the file.
+            leads_shop_config: get("LEADS_SHOP_CONFIG").map(|path| {
+                let path = PathBuf::from(path);
+                match get("LAMBDA_TASK_ROOT") {
+                    Some(root) if path.is_relative() => PathBuf::from(root).join(path),
+                    _ => path,
+                }
+            }),
+            identity: present(identity, "LEADS_COOKIE_KEY")?,
+            leads_lease_seconds: present(leads_lease_seconds, "LEADS_LEASE_SECONDS")?,
+            leads_summary_timeout_seconds: present(
+                leads_summary_timeout_seconds,
+                "LEADS_SUMMARY_TIMEOUT_SECONDS",
+            )?,
+            leads_error_cooldown_seconds: present(
+                leads_error_cooldown_seconds,
+                "LEADS_ERROR_COOLDOWN_SECONDS",
+            )?,
+        })
+    }
+}
+
+/// A value [`Problems::finish`] has already vouched for.
+fn present<T>(value: Option<T>, name: &str) -> anyhow::Result<T> {
+    value.ok_or_else(|| anyhow::anyhow!("{name} is missing or invalid"))
+}
+
+/// Missing and invalid settings, collected so that one error names them all.
+#[derive(Default)]
+struct Problems {
+    missing: Vec<String>,
+    invalid: Vec<String>,
+}
+
+impl Problems {
+    fn required(&mut self, get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+        let value = get(name);
+        if value.is_none() {
+            self.missing.push(name.to_owned());
+        }
+        value
+    }
+
+    fn secret(&mut self, get: &impl Fn(&str) -> Option<String>, name: &str) -> Option<Secret> {
+        self.secret_or(get, name, "")
+    }
+
+    /// `NAME` or `NAME_PARAM`, exactly one of them.
+    fn secret_or(
+        &mut self,
+        get: &impl Fn(&str) -> Option<String>,
+        name: &str,
+        hint: &str,
+    ) -> Option<Secret> {
+        let param = format!("{name}_PARAM");
+        match (get(name), get(&param)) {
+            (Some(value), None) => Some(Secret::Value(value)),
+            (None, Some(parameter)) if parameter.starts_with('/') => {
+                Some(Secret::Parameter(parameter))
+            }
+            (None, Some(_)) => {
+                self.invalid(&format!(
+                    "{param} must be an SSM parameter name starting with `/`"
+                ));
+                None
+            }
+            (Some(_), Some(_)) => {
+                self.invalid(&format!("set {name} or {param}, not both"));
+                None
+            }
+            (None, None) => {
+                self.missing.push(format!("{name} (or {param}){hint}"));
+                None
+            }
+        }
+    }
+
+    fn address(&mut self, name: &str, raw: &str) -> Option<EmailAddress> {
+        let address = EmailAddress::parse(raw);
+        if address.is_none() {
+            // The value itself stays out of the message: it may be personal.
+            self.invalid(&format!("{name} has an entry that is not an email address"));
+        }
+        address
+    }
+
+    fn flag(&mut self, get: &impl Fn(&str) -> Option<String>, name: &str) -> bool {
+        match get(name).as_deref() {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => true,
+            Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => false,
+            Some(_) => {
+                self.invalid(&format!("{name} must be true or false"));
+                false
+            }
+        }
+    }
+
+    fn seconds(
+        &mut self,
+        get: &impl Fn(&str) -> Option<String>,
+        name: &str,
+        default: u64,
+    ) -> Option<u64> {
+        match get(name) {
+            None => Some(default),
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    self.invalid(&format!("{name} must be a whole number of seconds > 0"));
+                    None
+                }
+            },
+        }
+    }
+
+    fn invalid(&mut self, message: &str) {
+        self.invalid.push(message.to_owned());
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            parts.push(format!("missing settings: {}", self.missing.join(", ")));
+        }
+        parts.extend(self.invalid);
+        if parts.is_empty() {
+            Ok(())
+        } else {
+            bail!("{}", parts.join("; "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|name| env.get(name).cloned())
+    }
+
+    const COMPLETE: &[(&str, &str)] = &[
+        ("OPENAI_API_KEY_PARAM", "/chatkit-leads/openai-api-key"),
+        ("CHATKIT_WORKFLOW_ID", "wf_68e6a1b2c3d4"),
+        ("LEAD_TO_EMAIL", "owner@shop.example, desk@shop.example"),
+        ("LEAD_FROM_EMAIL", "leads@shop.example"),
+        ("LEAD_DEDUPE_TABLE_NAME", "chatkit-lead-dedupe"),
+        ("LEADS_COOKIE_KEY_PARAM", "/chatkit-leads/cookie-key"),
+        (
+            "ALLOWED_ORIGINS",
+            "https://www.shop.example, http://localhost:4321",
+        ),
+    ];
+
+    #[test]
+    fn a_complete_environment_is_read_with_the_servers_defaults() {
+        let s = settings(COMPLETE).expect("valid");
+        assert_eq!(
+            s.openai_api_key,
+            Secret::Parameter("/chatkit-leads/openai-api-key".into())
+        );
+        assert_eq!(
+            s.chatkit_workflow_id,
+            Secret::Value("wf_68e6a1b2c3d4".into())
+        );
+        assert_eq!(s.lead_to_email.len(), 2);
+        assert_eq!(s.lead_summary_model, DEFAULT_SUMMARY_MODEL);
+        assert_eq!(s.openai_base_url, DEFAULT_OPENAI_BASE_URL);
+        assert_eq!(
+            s.allowed_origins,
+            ["https://www.shop.example", "http://localhost:4321"]
+        );
+        assert_eq!(
+            s.identity,
+            Identity::SignedCookie {
+                key: Secret::Parameter("/chatkit-leads/cookie-key".into()),
+                same_site: SameSite::None,
+            }
+        );
+        assert_eq!(
+            (
+                s.leads_lease_seconds,
+                s.leads_summary_timeout_seconds,
+                s.leads_error_cooldown_seconds
+            ),
+            (120, 45, 60)
+        );
+    }
+
+    #[test]
+    fn every_missing_setting_is_named_in_one_error() {
+        let err = settings(&[("LEAD_FROM_EMAIL", "leads@shop.example")])
+            .expect_err("incomplete")
+            .to_string();
+        for name in [
+            "OPENAI_API_KEY (or OPENAI_API_KEY_PARAM)",
+            "CHATKIT_WORKFLOW_ID (or CHATKIT_WORKFLOW_ID_PARAM)",
+            "LEAD_TO_EMAIL",
+            "LEAD_DEDUPE_TABLE_NAME",
+            "LEADS_COOKIE_KEY (or LEADS_COOKIE_KEY_PARAM)",
+        ] {
+            assert!(err.contains(name), "{name} not in: {err}");
+        }
+        assert!(!err.contains("LEAD_FROM_EMAIL"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_are_named_without_echoing_them() {
+        let mut pairs = COMPLETE.to_vec();
+        pairs.retain(|(k, _)| *k != "LEAD_TO_EMAIL" && *k != "OPENAI_API_KEY_PARAM");
+        pairs.extend([
+            ("LEAD_TO_EMAIL", "not-an-address"),
+            ("OPENAI_API_KEY", "sk-live-secret"),
+            ("OPENAI_API_KEY_PARAM", "/also/set"),
+            ("LEADS_LEASE_SECONDS", "soon"),
+        ]);
+        let err = settings(&pairs).expect_err("invalid").to_string();
+        assert!(err.contains("LEAD_TO_EMAIL has an entry"), "{err}");
+        assert!(
+            err.contains("OPENAI_API_KEY or OPENAI_API_KEY_PARAM, not both"),
+            "{err}"
+        );
+        assert!(err.contains("LEADS_LEASE_SECONDS"), "{err}");
+        assert!(
+            !err.contains("not-an-address") && !err.contains("sk-live"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_relative_shop_config_is_found_in_the_package() {
+        let mut pairs = COMPLETE.to_vec();
+        pairs.extend([
+            ("LEADS_SHOP_CONFIG", "config/shop.toml"),
+            ("LAMBDA_TASK_ROOT", "/var/task"),
+        ]);
+        assert_eq!(
+            settings(&pairs).expect("valid").leads_shop_config,
+            Some(PathBuf::from("/var/task/config/shop.toml"))
+        );
+    }
+
+    #[test]
+    fn trusting_the_browser_needs_no_cookie_key() {
+        let mut pairs = COMPLETE.to_vec();
+        pairs.retain(|(k, _)| !k.starts_with("LEADS_COOKIE_KEY"));
+        pairs.push(("LEADS_TRUST_BROWSER_USER", "true"));
+        assert_eq!(
+            settings(&pairs).expect("valid").identity,
+            Identity::TrustBrowser
+        );
+    }
+
+    #[test]
+    fn secret_values_never_reach_debug_output() {
+        let secret = Secret::Value("sk-live-secret".into());
+        assert_eq!(format!("{secret:?}"), "Value([redacted])");
+    }
+}
