@@ -349,7 +349,7 @@ async fn a_killed_instance_loses_no_lead_and_any_duplicate_is_flagged(
     for _ in 0..THREADS {
         cluster.fake.push_fault(Fault::Slow {
             path_prefix: "/v1/responses".into(),
-            delay: Duration::from_millis(1500),
+            delay: Duration::from_millis(2500),
         });
     }
     let started = Instant::now();
@@ -364,11 +364,11 @@ async fn a_killed_instance_loses_no_lead_and_any_duplicate_is_flagged(
         async move { request.send().await.ok().map(|r| r.status().as_u16()) }
     }));
     let burst = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
         cluster.burst("idle").await
     };
     let kill = async {
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
         cluster.servers[0].crash();
     };
     let (first, results, ()) = futures::join!(first, burst, kill);
