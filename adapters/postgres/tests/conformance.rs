@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chatkit_leads_core::LeadStore;
-use chatkit_leads_core::record::{AcquireRequest, Acquired, LeadStatus};
+use chatkit_leads_core::record::{AcquireRequest, LeadStatus};
 use chatkit_leads_core::testkit::conformance;
 use chatkit_leads_core::testkit::conformance::{acquire_request as acquire_req, expect_won as won};
 use chatkit_leads_core::{StoreError, testkit::conformance::fresh_thread};
@@ -120,8 +120,6 @@ async fn passes_the_lead_store_conformance_suite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_pools_give_exactly_one_winner() {
-    const CONTENDERS: usize = 64;
-    const ROUNDS: usize = 10;
     let schema = TestSchema::new();
     let first = Arc::new(
         schema
@@ -133,49 +131,7 @@ async fn two_pools_give_exactly_one_winner() {
             .store_with(schema.options().max_connections(16))
             .await,
     );
-
-    for round in 0..ROUNDS {
-        let thread = fresh_thread("two_pools");
-        let barrier = Arc::new(tokio::sync::Barrier::new(CONTENDERS));
-        let tasks: Vec<_> = (0..CONTENDERS)
-            .map(|i| {
-                let store = if i % 2 == 0 {
-                    Arc::clone(&first)
-                } else {
-                    Arc::clone(&second)
-                };
-                let req = acquire_req(&thread, T0);
-                let barrier = Arc::clone(&barrier);
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    let result = store.try_acquire(&req).await;
-                    (req.lease_id, result)
-                })
-            })
-            .collect();
-        let mut winners = Vec::new();
-        let mut losers = Vec::new();
-        for task in tasks {
-            let (lease_id, result) = task.await.expect("task");
-            match result.unwrap_or_else(|e| panic!("round {round}: acquire failed: {e}")) {
-                Acquired::Won(record) => winners.push((lease_id, record)),
-                Acquired::Lost(holder) => losers.push(holder),
-            }
-        }
-        assert_eq!(winners.len(), 1, "round {round}: exactly one winner");
-        let (lease_id, record) = &winners[0];
-        assert_eq!(record.lease_id.as_ref(), Some(lease_id), "round {round}");
-        assert_eq!(record.attempts, 1, "round {round}: one attempt counted");
-        for holder in &losers {
-            let holder = holder.as_ref().expect("loser sees the holder's record");
-            assert_eq!(holder.lease_id.as_ref(), Some(lease_id), "round {round}");
-        }
-        // Both pools read the same winner.
-        for store in [&first, &second] {
-            let stored = store.get(&thread).await.expect("get").expect("record");
-            assert_eq!(stored.lease_id.as_ref(), Some(lease_id), "round {round}");
-        }
-    }
+    conformance::concurrent_acquires_across(&[first, second], 64, 10).await;
 }
 
 #[tokio::test]

@@ -570,12 +570,24 @@ pub async fn concurrent_acquires<S: LeadStore + 'static>(
     contenders: usize,
     rounds: usize,
 ) {
+    concurrent_acquires_across(&[store], contenders, rounds).await;
+}
+
+/// [`concurrent_acquires`] with the contenders spread round-robin over
+/// several handles on one backend (two pools, two clients), as several
+/// server instances would be.
+pub async fn concurrent_acquires_across<S: LeadStore + 'static>(
+    stores: &[Arc<S>],
+    contenders: usize,
+    rounds: usize,
+) {
+    assert!(!stores.is_empty(), "concurrent: at least one store handle");
     for round in 0..rounds {
         let thread = fresh_thread("concurrent");
         let barrier = Arc::new(tokio::sync::Barrier::new(contenders));
         let tasks: Vec<_> = (0..contenders)
-            .map(|_| {
-                let store = Arc::clone(&store);
+            .map(|i| {
+                let store = Arc::clone(&stores[i % stores.len()]);
                 let thread = thread.clone();
                 let barrier = Arc::clone(&barrier);
                 tokio::spawn(async move {
@@ -620,11 +632,14 @@ pub async fn concurrent_acquires<S: LeadStore + 'static>(
                 "concurrent round {round}: losers see the winner"
             );
         }
-        let stored = read(store.as_ref(), &thread, "concurrent").await;
-        assert_eq!(
-            stored.lease_id.as_ref(),
-            Some(lease_id),
-            "concurrent round {round}: stored holder"
-        );
+        // Every handle reads the same winner.
+        for store in stores {
+            let stored = read(store.as_ref(), &thread, "concurrent").await;
+            assert_eq!(
+                stored.lease_id.as_ref(),
+                Some(lease_id),
+                "concurrent round {round}: stored holder"
+            );
+        }
     }
 }
