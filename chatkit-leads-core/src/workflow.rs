@@ -221,10 +221,11 @@ where
         }
         match self.ports.mailer.send(&message).await {
             Ok(message_id) => {
+                let now = self.now();
                 let mark = SentMark {
-                    now: self.now(),
+                    now,
                     message_id: message_id.clone(),
-                    ttl: self.now() + secs(self.config.lease.record_ttl),
+                    ttl: now + secs(self.config.lease.record_ttl),
                 };
                 if !self.ports.store.mark_sent(&lease, &mark).await? {
                     warn!("lease lost before mark_sent; the email was sent");

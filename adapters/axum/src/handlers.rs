@@ -62,6 +62,11 @@ fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+/// A workflow error as the core's status table and message say.
+fn lead_error(err: &LeadError) -> Response {
+    error(status(err.status_code()), ErrorResponse::from(err).error)
+}
+
 /// A body that could not be read: 413 past the limit, else the extractor's
 /// own status. Neither message echoes the body.
 fn body_error(rejection: &BytesRejection) -> Response {
@@ -131,19 +136,13 @@ where
     };
     let mut request = match LeadRequest::from_json(&body) {
         Ok(request) => request,
-        Err(err) => {
-            let err = LeadError::BadRequest(err);
-            return error(status(err.status_code()), ErrorResponse::from(&err).error);
-        }
+        Err(err) => return lead_error(&LeadError::BadRequest(err)),
     };
     Span::current().record("thread_id", tracing::field::display(&request.thread_id));
     request.user = state.identity.for_lead(&headers, request.user.take());
     match state.workflow.process(&request).await {
         Ok(outcome) => Json(outcome.to_response()).into_response(),
-        Err(err) => {
-            let body = ErrorResponse::from(&err);
-            (status(err.status_code()), Json(body)).into_response()
-        }
+        Err(err) => lead_error(&err),
     }
 }
 
