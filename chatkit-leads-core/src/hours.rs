@@ -33,8 +33,6 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
-use crate::shop::ShopProfile;
-
 /// Longest piece of configuration text quoted back in an error, in characters.
 const MAX_QUOTED: usize = 40;
 
@@ -367,11 +365,17 @@ impl NextOpening {
 /// session state variables tell the agent.
 ///
 /// ```
-/// use chatkit_leads_core::{hours::OpeningState, ShopProfile};
+/// use std::collections::BTreeSet;
+/// use chatkit_leads_core::hours::{OpeningState, WeeklyHours};
 /// use chrono::{TimeZone, Utc};
 /// // Monday 2026-03-09 15:30 UTC is 08:30 PDT in San Jose.
 /// let now = Utc.with_ymd_and_hms(2026, 3, 9, 15, 30, 0).unwrap();
-/// let state = OpeningState::for_shop(&ShopProfile::seed(), now);
+/// let state = OpeningState::compute(
+///     chrono_tz::America::Los_Angeles,
+///     &WeeklyHours::seed(),
+///     &BTreeSet::new(),
+///     now,
+/// );
 /// assert_eq!(state.weekday_name(), "Monday");
 /// assert_eq!(state.local_time_24h(), "08:30");
 /// assert!(state.is_open_now());
@@ -388,11 +392,6 @@ pub struct OpeningState {
 impl OpeningState {
     /// How many days after today the next opening is searched for.
     pub const LOOKAHEAD_DAYS: u64 = 14;
-
-    /// The state of `shop` at `now`.
-    pub fn for_shop(shop: &ShopProfile, now: DateTime<Utc>) -> Self {
-        Self::compute(shop.time_zone, &shop.hours, &shop.closed_dates, now)
-    }
 
     /// The state at `now` of a shop with `hours` in `time_zone`, closed all
     /// day on the local `closed_dates`.

@@ -35,7 +35,6 @@ use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
 use crate::chatkit::{CreateSession, ExpiresAfter, RateLimits, Session, StateValue, WorkflowParam};
-use crate::hours::OpeningState;
 use crate::ids::UserId;
 use crate::ports::{ChatKitClient, ChatKitError, Clock};
 use crate::request::{Locale, SessionRequest};
@@ -220,7 +219,7 @@ pub fn state_variables(
     now: DateTime<Utc>,
     default_locale: &str,
 ) -> BTreeMap<String, StateValue> {
-    let state = OpeningState::for_shop(shop, now);
+    let state = shop.opening_state(now);
     let locale = request
         .locale
         .as_ref()

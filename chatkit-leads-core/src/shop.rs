@@ -5,11 +5,11 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::hours::WeeklyHours;
+use crate::hours::{OpeningState, WeeklyHours};
 
 /// Why a shop profile is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -168,6 +168,13 @@ fn default_brand_color() -> BrandColor {
 }
 
 impl ShopProfile {
+    /// Whether the shop is open at `now` and when it next opens, in its
+    /// time zone and with its closed dates (what the session's state
+    /// variables tell the agent).
+    pub fn opening_state(&self, now: DateTime<Utc>) -> OpeningState {
+        OpeningState::compute(self.time_zone, &self.hours, &self.closed_dates, now)
+    }
+
     /// The seed shop: Craig's Auto Upholstery, (408) 379-3820, open Mon–Fri
     /// 08:00–17:00 and Sat 08:00–14:00, America/Los_Angeles. The seed's
     /// material does not give its street address, so the address here is a

@@ -19,7 +19,7 @@ fn date(y: i32, mo: u32, d: u32) -> NaiveDate {
 }
 
 fn seed_at(now: DateTime<Utc>) -> OpeningState {
-    OpeningState::for_shop(&ShopProfile::seed(), now)
+    ShopProfile::seed().opening_state(now)
 }
 
 /// `(weekday, HH:mm, open?, next day, next time, next date)` of a state.
@@ -206,7 +206,7 @@ fn a_closed_date_is_closed_all_day_and_the_next_opening_skips_it() {
     shop.closed_dates.insert(date(2026, 11, 26)); // Thanksgiving, a Thursday.
 
     // Thursday 10:00 PST: inside normal hours, but closed.
-    let during = OpeningState::for_shop(&shop, utc(2026, 11, 26, 18, 0));
+    let during = shop.opening_state(utc(2026, 11, 26, 18, 0));
     assert_eq!(
         summary(&during),
         (
@@ -218,7 +218,7 @@ fn a_closed_date_is_closed_all_day_and_the_next_opening_skips_it() {
     );
 
     // Wednesday evening: the next opening is Friday, not Thursday.
-    let eve = OpeningState::for_shop(&shop, utc(2026, 11, 26, 2, 0));
+    let eve = shop.opening_state(utc(2026, 11, 26, 2, 0));
     assert_eq!(eve.weekday_name(), "Wednesday");
     assert!(!eve.is_open_now());
     assert_eq!(
@@ -231,7 +231,7 @@ fn a_closed_date_is_closed_all_day_and_the_next_opening_skips_it() {
 fn no_opening_within_the_lookahead_means_no_next_opening() {
     let mut shop = ShopProfile::seed();
     shop.hours = WeeklyHours::closed();
-    let state = OpeningState::for_shop(&shop, utc(2026, 3, 9, 15, 30));
+    let state = shop.opening_state(utc(2026, 3, 9, 15, 30));
     assert!(!state.is_open_now());
     assert_eq!(state.next_open(), None);
 
@@ -240,7 +240,7 @@ fn no_opening_within_the_lookahead_means_no_next_opening() {
     shop.closed_dates = (0..=OpeningState::LOOKAHEAD_DAYS)
         .filter_map(|d| date(2026, 3, 9).checked_add_days(chrono::Days::new(d)))
         .collect();
-    let state = OpeningState::for_shop(&shop, utc(2026, 3, 9, 15, 30));
+    let state = shop.opening_state(utc(2026, 3, 9, 15, 30));
     assert!(!state.is_open_now());
     assert_eq!(state.next_open(), None);
 }

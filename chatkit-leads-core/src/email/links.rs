@@ -11,7 +11,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::contact::{EmailAddress, Phone};
 
-use super::html::escape;
+use super::escape::escape;
 
 /// Characters kept as they are in a `mailto:` address and query value:
 /// RFC 3986 unreserved characters plus `@` and `+`, which addresses use.

@@ -7,7 +7,7 @@ use mail_builder::headers::address::Address;
 use crate::contact::EmailAddress;
 use crate::text::single_line;
 
-use super::{Envelope, OutgoingEmail, RenderedEmail};
+use super::message::{Envelope, OutgoingEmail, RenderedEmail};
 
 /// Encodes `rendered` for `envelope`, with `Reply-To` when given.
 pub(crate) fn build(

@@ -10,8 +10,8 @@ use crate::summary::CALL_SCRIPT_PROMPTS;
 use crate::text::{is_invisible, single_line, truncate_chars};
 use crate::transcript::Speaker;
 
+use super::input::{EmailCopy, LeadEmailInput};
 use super::links;
-use super::{EmailCopy, LeadEmailInput};
 
 /// Longest subject, in characters (mail clients show far less).
 pub(crate) const MAX_SUBJECT_CHARS: usize = 200;

@@ -1,0 +1,91 @@
+//! What a lead email is built from: the workflow's facts about this
+//! attempt and the shop's wording.
+
+use crate::chatkit::Thread;
+use crate::contact::Contact;
+use crate::request::LeadRequest;
+use crate::shop::ShopProfile;
+use crate::summary::LeadSummary;
+use crate::transcript::Transcript;
+
+/// Facts about the attempt that go into the Diagnostics section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics {
+    /// Which send attempt this is (1 for the first).
+    pub attempt: u32,
+    /// Why there is no AI summary, when there is none.
+    pub summary_failure: Option<String>,
+    /// Set when an earlier attempt may already have delivered this lead.
+    pub possible_duplicate: Option<PossibleDuplicate>,
+    /// Set when the transcript was cut at the page cap.
+    pub truncated_after_pages: Option<u32>,
+}
+
+/// An earlier attempt started delivery and never recorded the outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PossibleDuplicate {
+    /// Unix seconds when that earlier delivery started.
+    pub earlier_delivery_started_at: i64,
+}
+
+/// Everything a lead email is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct LeadEmailInput<'a> {
+    /// The shop (name, phone, address, assistant name, colour).
+    pub shop: &'a ShopProfile,
+    /// Wording of the email.
+    pub copy: &'a EmailCopy,
+    /// The lead request (trigger, page, locale, user, attribution).
+    pub request: &'a LeadRequest,
+    /// The ChatKit thread (title, user).
+    pub thread: &'a Thread,
+    /// The normalised transcript.
+    pub transcript: &'a Transcript,
+    /// How to reach the customer.
+    pub contact: &'a Contact,
+    /// The sanitised summary, if the model produced one.
+    pub summary: Option<&'a LeadSummary>,
+    /// Facts about this attempt.
+    pub diagnostics: &'a Diagnostics,
+}
+
+/// Configurable wording of the email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailCopy {
+    /// Call script prompts used to pad the model's to exactly three.
+    pub default_call_script: [String; 3],
+    /// Subject prefix when an earlier delivery may have succeeded.
+    pub possible_duplicate_prefix: String,
+    /// Outreach draft used when the model wrote none. Placeholders:
+    /// `{name}` (the customer's name or [`EmailCopy::fallback_name`]),
+    /// `{shop}` (the shop name) and `{project}` (the project or
+    /// [`EmailCopy::fallback_project`]). The shop's signature is added after it.
+    pub fallback_outreach: String,
+    /// Subject of the email draft; same placeholders as `fallback_outreach`.
+    pub draft_email_subject: String,
+    /// `{name}` when the customer's name is unknown.
+    pub fallback_name: String,
+    /// `{project}` when the project is unknown.
+    pub fallback_project: String,
+}
+
+impl Default for EmailCopy {
+    fn default() -> Self {
+        Self {
+            default_call_script: [
+                "Can you confirm the year, make and model?".to_owned(),
+                "Could you send 2-4 photos: one wide shot and one or two close-ups of the damage?"
+                    .to_owned(),
+                "What is the best way and time to reach you?".to_owned(),
+            ],
+            possible_duplicate_prefix: "[Possible duplicate]".to_owned(),
+            fallback_outreach: "Hi {name}, thanks for contacting {shop} about {project}. \
+We'd be glad to help. Could you send us 2-4 photos (one wide shot and one or two close-ups) \
+and let us know the best time to reach you?"
+                .to_owned(),
+            draft_email_subject: "Your chat with {shop}".to_owned(),
+            fallback_name: "there".to_owned(),
+            fallback_project: "your project".to_owned(),
+        }
+    }
+}
