@@ -7,7 +7,9 @@
 //!
 //! - **Domain**: [`ThreadId`], [`UserId`], [`LeadRequest`], [`TriggerReason`],
 //!   [`Attribution`], the typed [`LeadOutcome`] for every reason of the HTTP
-//!   contract, and the [`LeadRecord`] with its lease rules ([`record`]).
+//!   contract, and the [`LeadRecord`] kept per thread ([`record`]).
+//! - **Lease** ([`lease`]): the one state machine that decides who may send,
+//!   applied to any store by compare-and-set.
 //! - **Ports** ([`ports`]): [`ChatKitClient`], [`LeadStore`], [`Mailer`],
 //!   [`Summarizer`] and a [`Clock`]. Adapter crates implement them over
 //!   OpenAI, SQLite, PostgreSQL, DynamoDB, SES and SMTP.
@@ -25,6 +27,7 @@ pub mod contact;
 pub mod email;
 pub mod hours;
 pub mod ids;
+pub mod lease;
 pub mod outcome;
 pub mod ports;
 pub mod record;
@@ -50,7 +53,7 @@ pub use ports::{
     ChatKitClient, ChatKitError, Clock, LeadStore, MailError, Mailer, NoSummarizer, StoreError,
     Summarizer, SummaryError,
 };
-pub use record::{LeadRecord, LeadStatus};
+pub use record::{LeadRecord, LeadStatus, Version, Versioned};
 pub use request::{
     Attribution, LeadRequest, Locale, PageUrl, RequestError, SessionRequest, TriggerReason,
 };

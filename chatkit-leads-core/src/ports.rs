@@ -15,7 +15,8 @@ use thiserror::Error;
 use crate::chatkit::{CreateSession, Page, PageRequest, Session, Thread, ThreadItem};
 use crate::email::OutgoingEmail;
 use crate::ids::{ThreadId, UserId};
-use crate::record::{AcquireRequest, Acquired, ErrorMark, LeadRecord, LeaseToken, SentMark};
+use crate::record::codec::CorruptRecord;
+use crate::record::{Expected, LeadRecord, PutOutcome, Versioned};
 use crate::summary::{LeadSummary, SummaryInput};
 
 /// A ChatKit call failed.
@@ -81,28 +82,66 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// The idempotency store: one [`LeadRecord`] per thread, changed only by
-/// single atomic operations (SPEC §7). Every method takes the current time
-/// from the caller so behaviour is deterministic and testable.
+impl From<CorruptRecord> for StoreError {
+    fn from(err: CorruptRecord) -> Self {
+        Self::Corrupt(err.to_string())
+    }
+}
+
+/// The idempotency store: one [`LeadRecord`] per thread, kept whole with a
+/// [`Version`](crate::record::Version), changed only by compare-and-set.
 ///
-/// `checkpoint_delivery`, `mark_sent`, `mark_error` and `release` return
-/// `Ok(false)` when the caller no longer holds the lease.
+/// That is all a backend does. The lease rules — who may acquire, what each
+/// mark changes — live once in [`crate::lease`] and reach every store
+/// through these two methods, so a new backend cannot get them wrong; it
+/// only has to make `put` atomic. `docs/architecture.md` ("Adding a store")
+/// walks through one, and [`crate::testkit::conformance`] (feature
+/// `testkit`) is the proof every store runs.
+///
+/// Stores never interpret a record: they keep what
+/// [`record::codec`](crate::record::codec) writes and hand it back, and keep
+/// error messages free of stored values.
 #[async_trait]
 pub trait LeadStore: Send + Sync {
-    /// Reads a thread's record.
-    async fn get(&self, thread_id: &ThreadId) -> Result<Option<LeadRecord>, StoreError>;
-    /// Takes the send lease iff no record exists, or it is not `sent` and its
-    /// lock has expired (`lock_expires_at <= now`).
-    async fn try_acquire(&self, request: &AcquireRequest) -> Result<Acquired, StoreError>;
-    /// Sets `delivery_started_at` just before the mailer is called.
-    async fn checkpoint_delivery(&self, lease: &LeaseToken, now: i64) -> Result<bool, StoreError>;
-    /// Marks the thread `sent` (final).
-    async fn mark_sent(&self, lease: &LeaseToken, mark: &SentMark) -> Result<bool, StoreError>;
-    /// Marks the attempt failed; the lock becomes the cooldown.
-    async fn mark_error(&self, lease: &LeaseToken, mark: &ErrorMark) -> Result<bool, StoreError>;
-    /// Gives the lease back before delivery (`lock_expires_at = now`).
-    async fn release(&self, lease: &LeaseToken, now: i64, reason: &str)
-    -> Result<bool, StoreError>;
+    /// Reads a thread's record and its version (`Ok(None)`: no record).
+    ///
+    /// Must see every write that completed before it started (a strongly
+    /// consistent read).
+    async fn load(&self, thread_id: &ThreadId) -> Result<Option<Versioned>, StoreError>;
+
+    /// Writes `record` (under its `thread_id`) iff the stored state still
+    /// matches `expected`, as one atomic step: [`Expected::Absent`] inserts
+    /// only when the thread has no record, [`Expected::Version`] replaces only
+    /// when the stored version is that one. The stored version becomes
+    /// [`Expected::next_version`].
+    ///
+    /// `Ok(false)` when the precondition failed; nothing was written.
+    async fn put(&self, record: &LeadRecord, expected: Expected) -> Result<bool, StoreError>;
+
+    /// [`put`](Self::put), and when the write was refused, the record as it
+    /// is now (what [`load`](Self::load) would return). The lease calls this
+    /// one: a refused writer always needs the record that won.
+    ///
+    /// Provided as `put` then `load`; a store that gets the current record
+    /// with the refusal in the same round trip (DynamoDB's
+    /// `ReturnValuesOnConditionCheckFailure`) overrides it.
+    async fn put_or_load(
+        &self,
+        record: &LeadRecord,
+        expected: Expected,
+    ) -> Result<PutOutcome, StoreError> {
+        if self.put(record, expected).await? {
+            return Ok(PutOutcome::Written(expected.next_version()));
+        }
+        Ok(PutOutcome::Refused(
+            self.load(&record.thread_id).await?.map(Box::new),
+        ))
+    }
+
+    /// Reads a thread's record without its version.
+    async fn get(&self, thread_id: &ThreadId) -> Result<Option<LeadRecord>, StoreError> {
+        Ok(self.load(thread_id).await?.map(|stored| stored.record))
+    }
 }
 
 /// The mail provider did not take the message.
@@ -243,28 +282,18 @@ impl<T: ChatKitClient + ?Sized> ChatKitClient for Arc<T> {
 
 #[async_trait]
 impl<T: LeadStore + ?Sized> LeadStore for Arc<T> {
-    async fn get(&self, thread_id: &ThreadId) -> Result<Option<LeadRecord>, StoreError> {
-        (**self).get(thread_id).await
+    async fn load(&self, thread_id: &ThreadId) -> Result<Option<Versioned>, StoreError> {
+        (**self).load(thread_id).await
     }
-    async fn try_acquire(&self, request: &AcquireRequest) -> Result<Acquired, StoreError> {
-        (**self).try_acquire(request).await
+    async fn put(&self, record: &LeadRecord, expected: Expected) -> Result<bool, StoreError> {
+        (**self).put(record, expected).await
     }
-    async fn checkpoint_delivery(&self, lease: &LeaseToken, now: i64) -> Result<bool, StoreError> {
-        (**self).checkpoint_delivery(lease, now).await
-    }
-    async fn mark_sent(&self, lease: &LeaseToken, mark: &SentMark) -> Result<bool, StoreError> {
-        (**self).mark_sent(lease, mark).await
-    }
-    async fn mark_error(&self, lease: &LeaseToken, mark: &ErrorMark) -> Result<bool, StoreError> {
-        (**self).mark_error(lease, mark).await
-    }
-    async fn release(
+    async fn put_or_load(
         &self,
-        lease: &LeaseToken,
-        now: i64,
-        reason: &str,
-    ) -> Result<bool, StoreError> {
-        (**self).release(lease, now, reason).await
+        record: &LeadRecord,
+        expected: Expected,
+    ) -> Result<PutOutcome, StoreError> {
+        (**self).put_or_load(record, expected).await
     }
 }
 

@@ -1,19 +1,20 @@
-//! The idempotency record kept per thread and the lease rules every store
-//! implements (SPEC §7).
+//! The idempotency record kept per thread (SPEC §7), its stored form and the
+//! version that makes every change a compare-and-set.
 //!
-//! The rules live here once, as pure functions over a record: the in-memory
-//! store calls them directly, SQL and DynamoDB stores encode the same
-//! conditions in one atomic statement, and the conformance suite in
-//! `testkit::conformance` (feature `testkit`) checks that both agree.
+//! A store keeps each [`LeadRecord`] whole, next to a [`Version`] it bumps on
+//! every write; it never interprets a record. What a record *means* — who
+//! may lease it, what a mark changes — lives once, in [`crate::lease`].
 //!
-//! ```text
-//!            try_acquire (no record, or not sent and lock expired)
-//!   (none) ─────────────────────────────▶ sending ──mark_sent──▶ sent (final)
-//!                                          │  ▲ │
-//!                      mark_error (cooldown)│  │ │release (lock expires now)
-//!                                          ▼  │ ▼
-//!                                         error ─ try_acquire after cooldown
-//! ```
+//! The stored form is the record's serde representation ([`codec`]): the
+//! seed's DynamoDB attribute names, epoch seconds as numbers, an unset
+//! optional field left out. SQL stores keep it as a JSON document, the
+//! DynamoDB store as the item's attributes, so a new field is added here
+//! once (with `#[serde(default)]`) and every store carries it.
+
+pub mod codec;
+
+use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -64,28 +65,52 @@ pub struct LeadRecord {
     /// Where the send stands.
     pub status: LeadStatus,
     /// Holder of the current or last lease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_id: Option<LeaseId>,
     /// While `status` is `sending`: lease expiry; while `error`: cooldown end.
+    #[serde(with = "codec::seconds")]
     pub lock_expires_at: i64,
     /// First acquire.
+    #[serde(with = "codec::seconds")]
     pub created_at: i64,
     /// Last change.
+    #[serde(with = "codec::seconds")]
     pub updated_at: i64,
-    /// Number of acquires so far.
+    /// Number of acquires so far (a missing count reads as 0).
+    #[serde(default, with = "codec::count")]
     pub attempts: u32,
     /// When the email went out.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "codec::optional_seconds"
+    )]
     pub sent_at: Option<i64>,
     /// Mail provider's message id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     /// Trigger of the last attempt (or the release reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reason: Option<String>,
     /// Last failure, at most [`MAX_LAST_ERROR_CHARS`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// When the store may delete the record.
+    #[serde(with = "codec::seconds")]
     pub ttl: i64,
     /// Set just before handing the email to the mailer: an attempt that finds
     /// it set without `sent` knows the outcome of an earlier delivery is unknown.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "codec::optional_seconds"
+    )]
     pub delivery_started_at: Option<i64>,
+    /// Fields this version does not know, kept as read and written back
+    /// unchanged, so an instance that is one release behind never erases
+    /// what a newer one recorded (rolling upgrades).
+    #[serde(flatten)]
+    pub extra: ExtraFields,
 }
 
 impl LeadRecord {
@@ -105,178 +130,115 @@ impl LeadRecord {
     }
 }
 
-/// Everything a store needs for one acquire; computed by the workflow from
-/// its [`crate::LeasePolicy`] so stores stay policy-free.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AcquireRequest {
-    /// The thread to lease.
-    pub thread_id: ThreadId,
-    /// The new holder.
-    pub lease_id: LeaseId,
-    /// Current time.
-    pub now: i64,
-    /// `now + lease duration`.
-    pub lock_expires_at: i64,
-    /// `now + record TTL`.
-    pub ttl: i64,
-    /// The trigger, stored as `last_reason`.
-    pub reason: String,
-}
+/// Stored fields of a record that this version of the crate does not know.
+///
+/// `Debug` lists only their names: a newer version may keep customer data
+/// there, and a record is logged in tests and diagnostics.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ExtraFields(BTreeMap<String, serde_json::Value>);
 
-impl AcquireRequest {
-    /// The token the caller holds if this acquire wins.
-    pub fn lease(&self) -> LeaseToken {
-        LeaseToken {
-            thread_id: self.thread_id.clone(),
-            lease_id: self.lease_id.clone(),
-        }
+impl ExtraFields {
+    /// Whether no unknown field was read.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The unknown fields' names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// Sets an unknown field (tests of forward compatibility).
+    pub fn insert(&mut self, name: impl Into<String>, value: serde_json::Value) {
+        self.0.insert(name.into(), value);
+    }
+
+    /// An unknown field's value.
+    pub fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.0.get(name)
     }
 }
 
-/// What a store answers to an acquire.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Acquired {
-    /// The caller holds the lease; the record as written. Its
-    /// `delivery_started_at` is carried over from the previous attempt.
-    Won(LeadRecord),
-    /// Someone else holds it or the thread is sent; the holder's record
-    /// (`None` if it vanished between the write and the read).
-    Lost(Option<LeadRecord>),
+impl fmt::Debug for ExtraFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.names()).finish()
+    }
 }
 
-/// Who may change a leased record: the thread and the lease holder's id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeaseToken {
-    /// The thread.
-    pub thread_id: ThreadId,
-    /// The holder.
-    pub lease_id: LeaseId,
+/// How many times a stored record has been written. A store sets it to 1
+/// when it inserts a record and adds 1 on every replace, so "replace if the
+/// version is unchanged" is a compare-and-set. Records written before
+/// versions existed (a table the seed wrote) read as version 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version(u64);
+
+impl Version {
+    /// The version of a record no store has versioned yet.
+    pub const UNVERSIONED: Self = Self(0);
+
+    /// A stored version number.
+    pub const fn new(number: u64) -> Self {
+        Self(number)
+    }
+
+    /// The number, as stored.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The version a replace of this one writes.
+    pub const fn next(self) -> Self {
+        Self(self.0.saturating_add(1))
+    }
 }
 
-/// Success of a send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentMark {
-    /// Current time (becomes `sent_at`).
-    pub now: i64,
-    /// Mail provider's message id.
-    pub message_id: String,
-    /// `now + record TTL`.
-    pub ttl: i64,
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
-/// Failure of a send attempt.
+/// A record as a store read it, with its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorMark {
-    /// Current time.
-    pub now: i64,
-    /// End of the cooldown (becomes `lock_expires_at`).
-    pub retry_at: i64,
-    /// What failed; cut to [`MAX_LAST_ERROR_CHARS`].
-    pub error: String,
-    /// True when the mailer certainly did not accept the message, so the
-    /// delivery checkpoint is cleared and the next attempt is not a duplicate.
-    pub clear_delivery: bool,
+pub struct Versioned {
+    /// The record.
+    pub record: LeadRecord,
+    /// Its version, the precondition of the next replace.
+    pub version: Version,
 }
 
-/// The pure lease rules. Stores that cannot call them (SQL, DynamoDB) encode
-/// the same conditions; the conformance suite holds them to it.
-pub mod rules {
-    use super::*;
-    use crate::text::truncate_chars;
+/// The precondition of a [`LeadStore::put`](crate::LeadStore::put).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// Insert: write only if the thread has no record.
+    Absent,
+    /// Compare-and-set: replace only if the stored version is still this one.
+    Version(Version),
+}
 
-    /// The record after a successful acquire, or `None` when the existing
-    /// record is sent or still locked.
-    pub fn acquire(existing: Option<&LeadRecord>, req: &AcquireRequest) -> Option<LeadRecord> {
-        match existing {
-            Some(rec) if !rec.is_acquirable(req.now) => None,
-            Some(rec) => Some(LeadRecord {
-                status: LeadStatus::Sending,
-                lease_id: Some(req.lease_id.clone()),
-                lock_expires_at: req.lock_expires_at,
-                updated_at: req.now,
-                attempts: rec.attempts.saturating_add(1),
-                last_reason: Some(req.reason.clone()),
-                ttl: req.ttl,
-                ..rec.clone()
-            }),
-            None => Some(LeadRecord {
-                thread_id: req.thread_id.clone(),
-                status: LeadStatus::Sending,
-                lease_id: Some(req.lease_id.clone()),
-                lock_expires_at: req.lock_expires_at,
-                created_at: req.now,
-                updated_at: req.now,
-                attempts: 1,
-                sent_at: None,
-                message_id: None,
-                last_reason: Some(req.reason.clone()),
-                last_error: None,
-                ttl: req.ttl,
-                delivery_started_at: None,
-            }),
+impl Expected {
+    /// The version the write stores when it succeeds: 1 for an insert, the
+    /// next one for a replace.
+    pub const fn next_version(self) -> Version {
+        match self {
+            Self::Absent => Version(1),
+            Self::Version(version) => version.next(),
         }
     }
 
-    /// Sets the delivery checkpoint, if `lease_id` still holds a `sending` record.
-    pub fn checkpoint(rec: &LeadRecord, lease_id: &LeaseId, now: i64) -> Option<LeadRecord> {
-        holds(rec, lease_id).then(|| LeadRecord {
-            delivery_started_at: Some(now),
-            updated_at: now,
-            ..rec.clone()
-        })
+    /// The precondition for writing over `current` (`None`: there was no record).
+    pub fn of(current: Option<&Versioned>) -> Self {
+        current.map_or(Self::Absent, |stored| Self::Version(stored.version))
     }
+}
 
-    /// Marks the record sent, if `lease_id` still holds it.
-    pub fn mark_sent(rec: &LeadRecord, lease_id: &LeaseId, mark: &SentMark) -> Option<LeadRecord> {
-        holds(rec, lease_id).then(|| LeadRecord {
-            status: LeadStatus::Sent,
-            sent_at: Some(mark.now),
-            message_id: Some(mark.message_id.clone()),
-            lock_expires_at: mark.now,
-            updated_at: mark.now,
-            last_error: None,
-            ttl: mark.ttl,
-            ..rec.clone()
-        })
-    }
-
-    /// Marks the attempt failed with a cooldown, if `lease_id` still holds it.
-    pub fn mark_error(
-        rec: &LeadRecord,
-        lease_id: &LeaseId,
-        mark: &ErrorMark,
-    ) -> Option<LeadRecord> {
-        holds(rec, lease_id).then(|| LeadRecord {
-            status: LeadStatus::Error,
-            lock_expires_at: mark.retry_at,
-            updated_at: mark.now,
-            last_error: Some(truncate_chars(&mark.error, MAX_LAST_ERROR_CHARS).to_owned()),
-            delivery_started_at: if mark.clear_delivery {
-                None
-            } else {
-                rec.delivery_started_at
-            },
-            ..rec.clone()
-        })
-    }
-
-    /// Gives the lease back before delivery: the lock expires at `now`, so
-    /// the next trigger may acquire at once.
-    pub fn release(
-        rec: &LeadRecord,
-        lease_id: &LeaseId,
-        now: i64,
-        reason: &str,
-    ) -> Option<LeadRecord> {
-        holds(rec, lease_id).then(|| LeadRecord {
-            lock_expires_at: now,
-            updated_at: now,
-            last_reason: Some(reason.to_owned()),
-            ..rec.clone()
-        })
-    }
-
-    fn holds(rec: &LeadRecord, lease_id: &LeaseId) -> bool {
-        rec.status == LeadStatus::Sending && rec.is_held_by(lease_id)
-    }
+/// What a [`LeadStore::put_or_load`](crate::LeadStore::put_or_load) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The record was stored as this version.
+    Written(Version),
+    /// The precondition failed; the record as it is now (`None`: there is
+    /// none). Boxed: refusals are the rare case.
+    Refused(Option<Box<Versioned>>),
 }

@@ -25,13 +25,13 @@ use crate::config::{ConfigError, DuplicatePolicy, LeadConfig, ReadinessPolicy};
 use crate::contact::{Contact, EmailAddress, Phone};
 use crate::email::{self, Diagnostics, LeadEmailInput, PossibleDuplicate};
 use crate::ids::LeaseId;
+use crate::lease::rules::{self, Blocker};
+use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, SentMark};
 use crate::outcome::{LeadError, LeadOutcome, SummaryStatus};
 use crate::ports::{
     ChatKitClient, ChatKitError, Clock, LeadStore, Mailer, Summarizer, SummaryError,
 };
-use crate::record::{
-    AcquireRequest, Acquired, ErrorMark, LeadRecord, LeadStatus, LeaseToken, SentMark,
-};
+use crate::record::Versioned;
 use crate::request::LeadRequest;
 use crate::summary::{LeadSummary, SummaryInput, default_instructions};
 use crate::transcript::Transcript;
@@ -134,10 +134,9 @@ where
 
     async fn run(&self, request: &LeadRequest) -> Result<LeadOutcome, LeadError> {
         let now = self.now();
-        if let Some(record) = self.ports.store.get(&request.thread_id).await? {
-            if let Some(outcome) = blocked_outcome(&record, now) {
-                return Ok(outcome);
-            }
+        let seen = self.ports.store.load(&request.thread_id).await?;
+        if let Some(blocker) = seen.as_ref().and_then(|s| rules::blocker(&s.record, now)) {
+            return Ok(blocked_outcome(blocker));
         }
 
         let fetched = self.fetch(request).await?;
@@ -153,24 +152,23 @@ where
             return Ok(LeadOutcome::NotIdle { retry_after });
         }
 
-        let record = match self.acquire(request).await? {
-            Ok(record) => record,
-            Err(outcome) => return Ok(outcome),
+        let mut lease = match self.acquire(request, seen).await? {
+            Acquired::Won(lease) => lease,
+            Acquired::Lost(holder) => {
+                let outcome = rules::blocker(&holder, self.now())
+                    .map_or(LeadOutcome::InProgress, blocked_outcome);
+                return Ok(outcome);
+            }
         };
-        let lease = LeaseToken {
-            thread_id: request.thread_id.clone(),
-            lease_id: record.lease_id.clone().unwrap_or_else(LeaseId::random),
-        };
+        let attempt = lease.record().attempts;
+        let earlier_delivery = lease.record().delivery_started_at;
 
         let summarized = self.summarize(request, transcript).await;
         if let (ReadinessPolicy::RequireHandoffReady, Some(summary)) =
             (self.config.readiness, &summarized.summary)
         {
             if !summary.handoff_ready {
-                self.ports
-                    .store
-                    .release(&lease, self.now(), "not_ready")
-                    .await?;
+                lease.release(self.now(), "not_ready").await?;
                 let reason = if summary.handoff_reason.is_empty() {
                     "not_ready".to_owned()
                 } else {
@@ -185,9 +183,9 @@ where
 
         let contact = model_contact(summarized.summary.as_ref()).or(scanned);
         let diagnostics = Diagnostics {
-            attempt: record.attempts,
+            attempt,
             summary_failure: summarized.failure.clone(),
-            possible_duplicate: record.delivery_started_at.map(|at| PossibleDuplicate {
+            possible_duplicate: earlier_delivery.map(|at| PossibleDuplicate {
                 earlier_delivery_started_at: at,
             }),
             truncated_after_pages: fetched.truncated_after_pages,
@@ -208,12 +206,7 @@ where
         };
         let message = email::build(&rendered, &self.config.envelope, contact.email.as_ref());
 
-        if !self
-            .ports
-            .store
-            .checkpoint_delivery(&lease, self.now())
-            .await?
-        {
+        if !lease.checkpoint(self.now()).await? {
             // Our lease ran out during the summary and someone else took it:
             // they will deliver; sending too would duplicate.
             warn!("lease lost before delivery; leaving the send to its holder");
@@ -221,15 +214,7 @@ where
         }
         match self.ports.mailer.send(&message).await {
             Ok(message_id) => {
-                let now = self.now();
-                let mark = SentMark {
-                    now,
-                    message_id: message_id.clone(),
-                    ttl: now + secs(self.config.lease.record_ttl),
-                };
-                if !self.ports.store.mark_sent(&lease, &mark).await? {
-                    warn!("lease lost before mark_sent; the email was sent");
-                }
+                self.mark_sent(&mut lease, &message_id).await?;
                 Ok(LeadOutcome::Sent {
                     trigger: request.reason.clone(),
                     message_id,
@@ -248,12 +233,27 @@ where
                     error: mail_error.to_string(),
                     clear_delivery: mail_error.certainly_not_sent(),
                 };
-                if !self.ports.store.mark_error(&lease, &mark).await? {
+                if !lease.mark_error(&mark).await? {
                     warn!("lease lost before mark_error");
                 }
                 Err(LeadError::Mail(mail_error))
             }
         }
+    }
+
+    /// Records the delivery; losing the lease by now is logged, not an
+    /// error: the email did go out.
+    async fn mark_sent(&self, lease: &mut Lease<'_, S>, message_id: &str) -> Result<(), LeadError> {
+        let now = self.now();
+        let mark = SentMark {
+            now,
+            message_id: message_id.to_owned(),
+            ttl: now + secs(self.config.lease.record_ttl),
+        };
+        if !lease.mark_sent(&mark).await? {
+            warn!("lease lost before mark_sent; the email was sent");
+        }
+        Ok(())
     }
 
     fn now(&self) -> i64 {
@@ -314,11 +314,12 @@ where
         (age < quiet).then(|| u64::try_from(quiet - age).unwrap_or(0))
     }
 
-    /// Takes the send lease; `Err` carries the answer for a lost race.
+    /// Takes the send lease, starting from the record the fast path read.
     async fn acquire(
         &self,
         request: &LeadRequest,
-    ) -> Result<Result<LeadRecord, LeadOutcome>, LeadError> {
+        seen: Option<Versioned>,
+    ) -> Result<Acquired<'_, S>, LeadError> {
         let now = self.now();
         let acquire = AcquireRequest {
             thread_id: request.thread_id.clone(),
@@ -328,12 +329,7 @@ where
             ttl: now + secs(self.config.lease.record_ttl),
             reason: request.reason.as_str().to_owned(),
         };
-        Ok(match self.ports.store.try_acquire(&acquire).await? {
-            Acquired::Won(record) => Ok(record),
-            Acquired::Lost(holder) => Err(holder
-                .and_then(|record| blocked_outcome(&record, now))
-                .unwrap_or(LeadOutcome::InProgress)),
-        })
+        Ok(lease::acquire(&self.ports.store, &acquire, seen).await?)
     }
 
     /// Runs the model with a timeout; failures become a Diagnostics note.
@@ -369,17 +365,12 @@ where
     }
 }
 
-/// The answer for a record that blocks a new attempt at `now`, if it does.
-fn blocked_outcome(record: &LeadRecord, now: i64) -> Option<LeadOutcome> {
-    match record.status {
-        LeadStatus::Sent => Some(LeadOutcome::AlreadySent {
-            sent_at: record.sent_at,
-        }),
-        LeadStatus::Sending if record.is_locked(now) => Some(LeadOutcome::InProgress),
-        LeadStatus::Error if record.is_locked(now) => Some(LeadOutcome::Cooldown {
-            retry_after: u64::try_from(record.lock_expires_at - now).unwrap_or(0),
-        }),
-        LeadStatus::Sending | LeadStatus::Error => None,
+/// The answer for a record that cannot be leased now.
+fn blocked_outcome(blocker: Blocker) -> LeadOutcome {
+    match blocker {
+        Blocker::Sent { sent_at } => LeadOutcome::AlreadySent { sent_at },
+        Blocker::Leased => LeadOutcome::InProgress,
+        Blocker::Cooldown { retry_after } => LeadOutcome::Cooldown { retry_after },
     }
 }
 

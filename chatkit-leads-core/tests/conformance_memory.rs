@@ -1,4 +1,5 @@
-//! The in-memory store passes the conformance suite every store adapter runs.
+//! The in-memory store passes the conformance suite every store adapter
+//! runs, and the suite catches a store whose compare-and-set is not atomic.
 
 use std::sync::Arc;
 
@@ -11,55 +12,28 @@ async fn memory_store_passes_the_store_conformance_suite() {
 
 mod racy {
     use async_trait::async_trait;
-    use chatkit_leads_core::record::{
-        AcquireRequest, Acquired, ErrorMark, LeaseToken, SentMark, rules,
-    };
+    use chatkit_leads_core::record::{Expected, Versioned};
     use chatkit_leads_core::testkit::MemoryStore;
     use chatkit_leads_core::{LeadRecord, LeadStore, StoreError, ThreadId};
 
-    /// A store that acquires by read-then-write, the bug SPEC §7 forbids.
+    /// A store whose `put` checks the version, then writes: the
+    /// read-then-write SPEC §7 forbids.
     pub struct ReadThenWriteStore(pub MemoryStore);
 
     #[async_trait]
     impl LeadStore for ReadThenWriteStore {
-        async fn get(&self, thread_id: &ThreadId) -> Result<Option<LeadRecord>, StoreError> {
-            self.0.get(thread_id).await
+        async fn load(&self, thread_id: &ThreadId) -> Result<Option<Versioned>, StoreError> {
+            self.0.load(thread_id).await
         }
-        async fn try_acquire(&self, request: &AcquireRequest) -> Result<Acquired, StoreError> {
-            let existing = self.0.record(&request.thread_id);
+
+        async fn put(&self, record: &LeadRecord, expected: Expected) -> Result<bool, StoreError> {
+            let current = self.0.load(&record.thread_id).await?;
+            if Expected::of(current.as_ref()) != expected {
+                return Ok(false);
+            }
             tokio::task::yield_now().await;
-            Ok(match rules::acquire(existing.as_ref(), request) {
-                Some(next) => {
-                    self.0.insert(next.clone());
-                    Acquired::Won(next)
-                }
-                None => Acquired::Lost(existing),
-            })
-        }
-        async fn checkpoint_delivery(
-            &self,
-            lease: &LeaseToken,
-            now: i64,
-        ) -> Result<bool, StoreError> {
-            self.0.checkpoint_delivery(lease, now).await
-        }
-        async fn mark_sent(&self, lease: &LeaseToken, mark: &SentMark) -> Result<bool, StoreError> {
-            self.0.mark_sent(lease, mark).await
-        }
-        async fn mark_error(
-            &self,
-            lease: &LeaseToken,
-            mark: &ErrorMark,
-        ) -> Result<bool, StoreError> {
-            self.0.mark_error(lease, mark).await
-        }
-        async fn release(
-            &self,
-            lease: &LeaseToken,
-            now: i64,
-            reason: &str,
-        ) -> Result<bool, StoreError> {
-            self.0.release(lease, now, reason).await
+            self.0.insert(record.clone());
+            Ok(true)
         }
     }
 }
@@ -69,4 +43,11 @@ mod racy {
 async fn conformance_suite_catches_a_read_then_write_acquire() {
     let store = Arc::new(racy::ReadThenWriteStore(MemoryStore::new()));
     conformance::concurrent_acquires(store, 64, 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[should_panic(expected = "exactly one of 64 writes must land")]
+async fn conformance_suite_catches_a_read_then_write_put() {
+    let store = Arc::new(racy::ReadThenWriteStore(MemoryStore::new()));
+    conformance::concurrent_puts(store, 64, 20).await;
 }

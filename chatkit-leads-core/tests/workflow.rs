@@ -40,6 +40,7 @@ fn record(status: LeadStatus, lock_expires_at: i64) -> LeadRecord {
         last_error: None,
         ttl: NOW + 1000,
         delivery_started_at: None,
+        extra: Default::default(),
     }
 }
 
@@ -239,7 +240,7 @@ async fn page_cap_stops_reading_and_says_so_in_diagnostics() {
 #[tokio::test]
 async fn store_failure_is_a_5xx_and_sends_nothing() {
     let h = ok_harness();
-    h.store.fail_on(Some(StoreOp::Get));
+    h.store.fail_on(Some(StoreOp::Load));
     let err = h
         .workflow
         .process(&lead(TRUCK))
@@ -253,7 +254,7 @@ async fn store_failure_is_a_5xx_and_sends_nothing() {
 #[tokio::test]
 async fn store_failure_while_acquiring_sends_nothing_and_calls_no_model() {
     let h = ok_harness();
-    h.store.fail_on(Some(StoreOp::Acquire));
+    h.store.fail_on(Some(StoreOp::Put));
     assert!(h.workflow.process(&lead(TRUCK)).await.is_err());
     assert_eq!(h.summarizer.calls(), 0);
     assert_eq!(h.mailer.sent_count(), 0);
@@ -360,7 +361,8 @@ async fn summary_timeout_still_sends_and_is_reported() {
 #[tokio::test]
 async fn lease_lost_before_mark_sent_still_reports_the_send() {
     let h = ok_harness();
-    h.store.steal_lease_before(StoreOp::MarkSent);
+    h.store
+        .steal_lease_before_write(|next| next.status == LeadStatus::Sent);
     let outcome = process(&h, TRUCK).await;
     assert!(outcome.sent(), "{outcome:?}");
     assert_eq!(h.mailer.sent_count(), 1);
@@ -375,7 +377,8 @@ async fn lease_lost_before_mark_sent_still_reports_the_send() {
 #[tokio::test]
 async fn lease_lost_before_delivery_leaves_the_send_to_the_new_holder() {
     let h = ok_harness();
-    h.store.steal_lease_before(StoreOp::Checkpoint);
+    h.store
+        .steal_lease_before_write(|next| next.delivery_started_at.is_some());
     assert_eq!(process(&h, TRUCK).await, LeadOutcome::InProgress);
     assert_eq!(h.mailer.sent_count(), 0);
 }

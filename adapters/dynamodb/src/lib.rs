@@ -6,8 +6,8 @@
 //! send exactly one lead email per thread.
 //!
 //! - The table is keyed by `thread_id` (S) and expires items through its TTL
-//!   attribute `ttl`. The item is the seed's, so a table the seed's Lambda
-//!   wrote keeps working:
+//!   attribute `ttl`. The item is the seed's, plus a `version`, so a table
+//!   the seed's Lambda wrote keeps working:
 //!
 //!   | attribute | type | |
 //!   |---|---|---|
@@ -19,21 +19,21 @@
 //!   | `sent_at`, `delivery_started_at` | N | epoch seconds; missing when unset |
 //!   | `message_id`, `last_reason`, `last_error` | S | missing when unset |
 //!   | `ttl` | N | epoch seconds; the table's TTL attribute |
+//!   | `version` | N | writes so far; missing on items the seed wrote (read as 0) |
 //!
-//!   An unset optional field is a missing attribute (written with `REMOVE`),
-//!   never `NULL`; a `NULL` written by other code reads as unset.
-//! - Every lease transition is a single `UpdateItem` with a
-//!   `ConditionExpression` — the acquire `attribute_not_exists(thread_id) OR
-//!   (#status IN (:sending, :error) AND lock_expires_at <= :now)`, the marks
-//!   `lease_id = :lease AND #status = :sending` — never read-then-write. A
-//!   failed condition is the answer "lost" (`Acquired::Lost` with the
-//!   holder's record, returned by the same call through
-//!   `ReturnValuesOnConditionCheckFailure::ALL_OLD`, or `Ok(false)`); any
-//!   other failure is [`StoreError::Unavailable`](chatkit_leads_core::StoreError).
-//! - Reads are strongly consistent. Throttling and transient errors are
-//!   retried by the SDK's standard retry mode ([`DynamoStoreOptions`]). A
-//!   retried write whose first answer was lost is recognised by its own
-//!   lease id, so it never turns a won lease or an applied mark into a loss.
+//!   An unset optional field is a missing attribute, never `NULL`; a `NULL`
+//!   written by other code reads as unset. Attributes a newer release added
+//!   are kept as they are. The mapping is the record's serde form through
+//!   `serde_dynamo`, so a field added to the record needs nothing here.
+//! - The store does two things ([`LeadStore`](chatkit_leads_core::LeadStore)):
+//!   a strongly consistent `GetItem`, and a `PutItem` conditioned on the
+//!   version it read (`attribute_not_exists(thread_id)` for a new thread) —
+//!   never read-then-write. The lease rules on top live once, in
+//!   `chatkit_leads_core::lease`.
+//! - Throttling and transient errors are retried by the SDK's standard retry
+//!   mode ([`DynamoStoreOptions`]). A failed condition is an answer, never
+//!   retried; a retried write whose first answer was lost comes back as a
+//!   failed condition, and the core recognises the stored item as its own.
 //! - Error messages name the operation and the SDK's error chain, never an
 //!   attribute value (thread ids, lease ids, reasons, error texts).
 //! - [`create_table`] creates the table (on-demand billing) and enables TTL;
@@ -46,8 +46,7 @@
 //! ```no_run
 //! use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 //! use chatkit_leads_core::ids::{LeaseId, ThreadId};
-//! use chatkit_leads_core::record::{AcquireRequest, Acquired};
-//! use chatkit_leads_core::LeadStore;
+//! use chatkit_leads_core::lease::{self, AcquireRequest, Acquired};
 //! use chatkit_leads_dynamodb::{create_table, DynamoStore};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -73,7 +72,7 @@
 //!     ttl: now + 30 * 24 * 3600,
 //!     reason: "idle".to_owned(),
 //! };
-//! assert!(matches!(store.try_acquire(&request).await?, Acquired::Won(_)));
+//! assert!(matches!(lease::acquire(&store, &request, None).await?, Acquired::Won(_)));
 //! # Ok(())
 //! # }
 //! ```

@@ -1,5 +1,6 @@
-//! [`DynamoStore`]: the lease rules of `chatkit_leads_core::record::rules`
-//! written as one conditional `UpdateItem` per transition.
+//! [`DynamoStore`]: the core's two store primitives as DynamoDB calls — a
+//! strongly consistent `GetItem`, and a `PutItem` whose
+//! `ConditionExpression` is the compare-and-set.
 
 use std::fmt;
 
@@ -7,61 +8,33 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chatkit_leads_core::ids::ThreadId;
-use chatkit_leads_core::record::{
-    AcquireRequest, Acquired, ErrorMark, LeadRecord, LeadStatus, LeaseToken, MAX_LAST_ERROR_CHARS,
-    SentMark,
-};
-use chatkit_leads_core::text::truncate_chars;
+use chatkit_leads_core::record::{Expected, LeadRecord, PutOutcome, Version, Versioned};
 use chatkit_leads_core::{LeadStore, StoreError};
 
 use crate::error::unavailable;
-use crate::item::{Item, attr, decode, has_n, has_s, n, s};
+use crate::item::{self, THREAD_ID, VERSION, number};
 use crate::options::DynamoStoreOptions;
 
-// SPEC §7 acquire as one conditional write. The item is created when the
-// thread has none; otherwise it is taken over only when it is not sent and
-// its lock has expired (`lock_expires_at <= now`). "Not sent" is spelled
-// `IN (sending, error)` rather than `<> sent`: the same on readable items,
-// but an item with an unknown status (say, written by a newer version) is
-// never taken over and resent — the loser's read reports it as corrupt, as
-// the SQLite store does.
-//
-// `attempts` and `created_at` start from `if_not_exists`, so the first write
-// counts 1 and fixes `created_at`, and later ones count on and keep it.
-// `sent_at`, `message_id`, `last_error` and `delivery_started_at` are not
-// touched: the next attempt must see an earlier delivery checkpoint.
-const ACQUIRE_CONDITION: &str = "attribute_not_exists(thread_id) OR \
-     (#status IN (:sending, :error) AND lock_expires_at <= :now)";
-const ACQUIRE_UPDATE: &str = "SET #status = :sending, lease_id = :lease, \
-     lock_expires_at = :lock, updated_at = :now, \
-     attempts = if_not_exists(attempts, :zero) + :one, \
-     created_at = if_not_exists(created_at, :now), #ttl = :ttl, last_reason = :reason";
-
-// The four lease-holder writes share one condition: the caller's lease still
-// holds a `sending` item. On a missing item the comparison is false, so a
-// mark never creates an item.
-const HOLDER_CONDITION: &str = "lease_id = :lease AND #status = :sending";
-const CHECKPOINT_UPDATE: &str = "SET delivery_started_at = :now, updated_at = :now";
-const MARK_SENT_UPDATE: &str = "SET #status = :sent, sent_at = :now, message_id = :message_id, \
-     lock_expires_at = :now, updated_at = :now, #ttl = :ttl REMOVE last_error";
-const MARK_ERROR_UPDATE: &str = "SET #status = :error, lock_expires_at = :retry_at, \
-     updated_at = :now, last_error = :last_error";
-const MARK_ERROR_CLEAR_UPDATE: &str = "SET #status = :error, lock_expires_at = :retry_at, \
-     updated_at = :now, last_error = :last_error REMOVE delivery_started_at";
-const RELEASE_UPDATE: &str = "SET lock_expires_at = :now, updated_at = :now, last_reason = :reason";
+// The preconditions of a put. An insert needs no item under the key; a
+// replace needs the version read. Items the seed wrote carry no version
+// (version 0): a replace of those needs the item to exist without one, so
+// of two writers that both read it, only the first lands.
+const INSERT_CONDITION: &str = "attribute_not_exists(thread_id)";
+const UNVERSIONED_CONDITION: &str =
+    "attribute_exists(thread_id) AND attribute_not_exists(#version)";
+const VERSION_CONDITION: &str = "#version = :expected";
 
 /// A [`LeadStore`] in a DynamoDB table keyed by `thread_id` (S), with the
 /// seed's attribute names and types (SPEC §7), so an existing table keeps
 /// working.
 ///
-/// Every transition is one `UpdateItem` with a `ConditionExpression`, so
-/// any number of tasks, processes or Lambda instances see exactly one lease
-/// holder at a time; reads are strongly consistent. See the
+/// Every write is one `PutItem` with a `ConditionExpression` on the
+/// item's version, so any number of tasks, processes or Lambda instances
+/// agree on every change, and the lease rules of `chatkit_leads_core::lease`
+/// hold on top; reads are strongly consistent. See the
 /// [crate documentation](crate) for the item layout.
 ///
 /// Cloning is cheap and shares the SDK client.
@@ -149,192 +122,73 @@ impl DynamoStore {
             .map(drop)
             .map_err(|e| unavailable("describe the table", &e))
     }
-
-    /// An `UpdateItem` on the thread's item in this table.
-    fn update(&self, thread_id: &ThreadId) -> UpdateItemFluentBuilder {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(attr::THREAD_ID, s(thread_id.as_str()))
-            .expression_attribute_names("#status", attr::STATUS)
-    }
-
-    /// An `UpdateItem` that applies only while `lease` holds a `sending`
-    /// item. `#ttl` is declared only by the writes that use it: DynamoDB
-    /// rejects unused names.
-    fn holder_update(&self, lease: &LeaseToken, update: &'static str) -> UpdateItemFluentBuilder {
-        self.update(&lease.thread_id)
-            .update_expression(update)
-            .condition_expression(HOLDER_CONDITION)
-            .expression_attribute_values(":lease", s(lease.lease_id.as_str()))
-            .expression_attribute_values(":sending", s(LeadStatus::Sending.as_str()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-    }
-
-    /// Runs a lease-holder write: `Ok(true)` if it applied, `Ok(false)` if
-    /// the condition failed — unless the item already shows exactly this
-    /// write (`already_applied`), which happens when the SDK retried a write
-    /// whose first answer was lost.
-    async fn run_holder_update(
-        &self,
-        op: &'static str,
-        request: UpdateItemFluentBuilder,
-        already_applied: impl FnOnce(&Item) -> bool,
-    ) -> Result<bool, StoreError> {
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err) => match condition_failed(&err) {
-                Some(old) => Ok(old.as_ref().is_some_and(already_applied)),
-                None => Err(unavailable(op, &err)),
-            },
-        }
-    }
-}
-
-/// The item returned with a `ConditionalCheckFailedException` (`Some(None)`
-/// if the service sent none), or `None` for any other error.
-fn condition_failed(err: &SdkError<UpdateItemError>) -> Option<Option<Item>> {
-    match err.as_service_error() {
-        Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
-            Some(failed.item().cloned())
-        }
-        _ => None,
-    }
-}
-
-/// Whether `item` holds `lease` (the lease id is random, so only this
-/// caller's own write can have put it there).
-fn held_by(item: &Item, lease: &LeaseToken) -> bool {
-    has_s(item, attr::LEASE_ID, lease.lease_id.as_str())
 }
 
 #[async_trait]
 impl LeadStore for DynamoStore {
-    async fn get(&self, thread_id: &ThreadId) -> Result<Option<LeadRecord>, StoreError> {
+    async fn load(&self, thread_id: &ThreadId) -> Result<Option<Versioned>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key(attr::THREAD_ID, s(thread_id.as_str()))
+            .key(THREAD_ID, AttributeValue::S(thread_id.as_str().to_owned()))
             // A lease decision must see the latest write.
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| unavailable("read a record", &e))?;
-        output.item().map(decode).transpose()
+        output
+            .item
+            .map(|stored| item::decode(thread_id, stored))
+            .transpose()
     }
 
-    async fn try_acquire(&self, request: &AcquireRequest) -> Result<Acquired, StoreError> {
-        let result = self
-            .update(&request.thread_id)
-            .update_expression(ACQUIRE_UPDATE)
-            .condition_expression(ACQUIRE_CONDITION)
-            .expression_attribute_names("#ttl", attr::TTL)
-            .expression_attribute_values(":sending", s(LeadStatus::Sending.as_str()))
-            .expression_attribute_values(":error", s(LeadStatus::Error.as_str()))
-            .expression_attribute_values(":now", n(request.now))
-            .expression_attribute_values(":lease", s(request.lease_id.as_str()))
-            .expression_attribute_values(":lock", n(request.lock_expires_at))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":ttl", n(request.ttl))
-            .expression_attribute_values(":reason", s(request.reason.as_str()))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let holder = match result {
-            Ok(output) => {
-                let written = output.attributes().ok_or_else(|| {
-                    StoreError::Corrupt("the acquire returned no attributes".to_owned())
-                })?;
-                return decode(written).map(Acquired::Won);
-            }
-            Err(err) => match condition_failed(&err) {
-                Some(Some(item)) => Some(decode(&item)?),
-                // The service did not send the item: read it.
-                Some(None) => self.get(&request.thread_id).await?,
-                None => return Err(unavailable("acquire a lease", &err)),
-            },
-        };
-        // Our own lease id in the item means an earlier attempt of this very
-        // call was written and its answer lost (the SDK then retried): the
-        // caller holds the lease.
-        match holder {
-            Some(record) if record.is_held_by(&request.lease_id) => {
-                tracing::debug!(
-                    thread_id = %request.thread_id,
-                    "dynamodb: a retried acquire found its own earlier write"
-                );
-                Ok(Acquired::Won(record))
-            }
-            other => Ok(Acquired::Lost(other)),
-        }
+    async fn put(&self, record: &LeadRecord, expected: Expected) -> Result<bool, StoreError> {
+        Ok(matches!(
+            self.put_or_load(record, expected).await?,
+            PutOutcome::Written(_)
+        ))
     }
 
-    async fn checkpoint_delivery(&self, lease: &LeaseToken, now: i64) -> Result<bool, StoreError> {
-        // Repeating it changes nothing, so a retried write simply applies again.
-        let request = self
-            .holder_update(lease, CHECKPOINT_UPDATE)
-            .expression_attribute_values(":now", n(now));
-        self.run_holder_update("checkpoint a delivery", request, |_| false)
-            .await
-    }
-
-    async fn mark_sent(&self, lease: &LeaseToken, mark: &SentMark) -> Result<bool, StoreError> {
-        let request = self
-            .holder_update(lease, MARK_SENT_UPDATE)
-            .expression_attribute_names("#ttl", attr::TTL)
-            .expression_attribute_values(":sent", s(LeadStatus::Sent.as_str()))
-            .expression_attribute_values(":now", n(mark.now))
-            .expression_attribute_values(":message_id", s(mark.message_id.as_str()))
-            .expression_attribute_values(":ttl", n(mark.ttl));
-        self.run_holder_update("mark a record sent", request, |item| {
-            held_by(item, lease)
-                && has_s(item, attr::STATUS, LeadStatus::Sent.as_str())
-                && has_n(item, attr::SENT_AT, mark.now)
-                && has_s(item, attr::MESSAGE_ID, &mark.message_id)
-                && has_n(item, attr::TTL, mark.ttl)
-        })
-        .await
-    }
-
-    async fn mark_error(&self, lease: &LeaseToken, mark: &ErrorMark) -> Result<bool, StoreError> {
-        let update = if mark.clear_delivery {
-            MARK_ERROR_CLEAR_UPDATE
-        } else {
-            MARK_ERROR_UPDATE
-        };
-        let last_error = truncate_chars(&mark.error, MAX_LAST_ERROR_CHARS);
-        let request = self
-            .holder_update(lease, update)
-            .expression_attribute_values(":error", s(LeadStatus::Error.as_str()))
-            .expression_attribute_values(":retry_at", n(mark.retry_at))
-            .expression_attribute_values(":now", n(mark.now))
-            .expression_attribute_values(":last_error", s(last_error));
-        self.run_holder_update("mark a record failed", request, |item| {
-            held_by(item, lease)
-                && has_s(item, attr::STATUS, LeadStatus::Error.as_str())
-                && has_n(item, attr::LOCK_EXPIRES_AT, mark.retry_at)
-                && has_n(item, attr::UPDATED_AT, mark.now)
-                && has_s(item, attr::LAST_ERROR, last_error)
-                && !(mark.clear_delivery && item.contains_key(attr::DELIVERY_STARTED_AT))
-        })
-        .await
-    }
-
-    async fn release(
+    /// One `PutItem`: a refusal returns the item that is there
+    /// (`ReturnValuesOnConditionCheckFailure::ALL_OLD`), so a losing writer
+    /// needs no second read.
+    async fn put_or_load(
         &self,
-        lease: &LeaseToken,
-        now: i64,
-        reason: &str,
-    ) -> Result<bool, StoreError> {
-        // Repeating it changes nothing, so a retried write simply applies again.
+        record: &LeadRecord,
+        expected: Expected,
+    ) -> Result<PutOutcome, StoreError> {
         let request = self
-            .holder_update(lease, RELEASE_UPDATE)
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":reason", s(reason));
-        self.run_holder_update("release a lease", request, |_| false)
-            .await
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item::encode(record, expected.next_version())?))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let request = match expected {
+            Expected::Absent => request.condition_expression(INSERT_CONDITION),
+            Expected::Version(Version::UNVERSIONED) => request
+                .condition_expression(UNVERSIONED_CONDITION)
+                .expression_attribute_names("#version", VERSION),
+            Expected::Version(version) => request
+                .condition_expression(VERSION_CONDITION)
+                .expression_attribute_names("#version", VERSION)
+                .expression_attribute_values(":expected", number(version.get())),
+        };
+        // A refused condition is an answer ("someone wrote first"), never
+        // retried; a write whose answer was lost and that the SDK retried
+        // comes back refused too, and the core recognises it as its own.
+        match request.send().await {
+            Ok(_) => Ok(PutOutcome::Written(expected.next_version())),
+            Err(err) => match err.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(refused) => {
+                    let current = refused
+                        .item
+                        .map(|stored| item::decode(&record.thread_id, stored).map(Box::new))
+                        .transpose()?;
+                    Ok(PutOutcome::Refused(current))
+                }
+                other => Err(unavailable("write a record", &other)),
+            },
+        }
     }
 }

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 use chatkit_leads_core::StoreError;
 
 use crate::error::unavailable;
-use crate::item::attr;
+use crate::item;
 
 /// How long [`create_table`] waits for a new table to become `ACTIVE`.
 const ACTIVE_WAIT: Duration = Duration::from_secs(120);
@@ -40,12 +40,12 @@ const ACTIVE_WAIT: Duration = Duration::from_secs(120);
 /// is not `ACTIVE` within two minutes.
 pub async fn create_table(client: &Client, table_name: &str) -> Result<(), StoreError> {
     let key = KeySchemaElement::builder()
-        .attribute_name(attr::THREAD_ID)
+        .attribute_name(item::THREAD_ID)
         .key_type(KeyType::Hash)
         .build()
         .map_err(|e| unavailable("describe the table key", &e))?;
     let key_type = AttributeDefinition::builder()
-        .attribute_name(attr::THREAD_ID)
+        .attribute_name(item::THREAD_ID)
         .attribute_type(ScalarAttributeType::S)
         .build()
         .map_err(|e| unavailable("describe the table key", &e))?;
@@ -92,20 +92,20 @@ async fn enable_ttl(client: &Client, table_name: &str) -> Result<(), StoreError>
         status,
         Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
     ) {
-        return if attribute == Some(attr::TTL) {
+        return if attribute == Some(item::TTL) {
             Ok(())
         } else {
             // Only one TTL attribute per table; someone else chose it.
             Err(StoreError::Unavailable(format!(
                 "the table's TTL is on attribute {:?}, not {:?}",
                 attribute.unwrap_or_default(),
-                attr::TTL
+                item::TTL
             )))
         };
     }
     let spec = TimeToLiveSpecification::builder()
         .enabled(true)
-        .attribute_name(attr::TTL)
+        .attribute_name(item::TTL)
         .build()
         .map_err(|e| unavailable("describe the TTL", &e))?;
     client

@@ -13,15 +13,13 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
-use chatkit_leads_core::LeadStore;
-use chatkit_leads_core::StoreError;
-use chatkit_leads_core::ids::{LeaseId, ThreadId};
-use chatkit_leads_core::record::{
-    AcquireRequest, Acquired, ErrorMark, LeadStatus, LeaseToken, SentMark,
+use chatkit_leads_core::ids::ThreadId;
+use chatkit_leads_core::lease::{self, ErrorMark};
+use chatkit_leads_core::record::{Expected, Version};
+use chatkit_leads_core::testkit::conformance::{
+    self, acquire_request, expect_lease, expect_won, fresh_thread, sample_record,
 };
-use chatkit_leads_core::testkit::MemoryStore;
-use chatkit_leads_core::testkit::conformance::{self, fresh_thread};
-use chatkit_leads_core::testkit::conformance::{acquire_request as acquire_req, expect_won as won};
+use chatkit_leads_core::{LeadStatus, LeadStore, StoreError};
 use chatkit_leads_dynamodb::{DynamoStore, DynamoStoreOptions, create_table};
 
 const ENDPOINT_VAR: &str = "TEST_AWS_ENDPOINT_URL";
@@ -117,7 +115,7 @@ async fn passes_the_lead_store_conformance_suite() {
     let started = Instant::now();
     conformance::run_all(Arc::new(store)).await;
     eprintln!(
-        "conformance suite (64 × 20 concurrent acquires included): {:?}",
+        "conformance suite (64 × 20 concurrent writes and acquires included): {:?}",
         started.elapsed()
     );
 }
@@ -134,46 +132,10 @@ async fn sixty_four_concurrent_acquires_have_exactly_one_winner_in_each_of_100_r
 }
 
 #[tokio::test]
-async fn a_record_round_trips_every_attribute_with_the_seed_names_and_types() {
+async fn items_keep_the_seed_names_and_types_plus_a_version() {
     let store = fresh_store().await;
-    let reference = MemoryStore::new();
-    let thread = fresh_thread("round_trip");
-
-    // The same history on both stores; DynamoDB must read back exactly what
-    // the reference rules produce.
-    let first = acquire_req(&thread, T0);
-    let second = AcquireRequest {
-        reason: "pagehide ✓ — «ünïcode» 'quoted' \"id\"".to_owned(),
-        ..acquire_req(&thread, T0 + 200)
-    };
-    let error = ErrorMark {
-        now: T0 + 3,
-        retry_at: T0 + 63,
-        error: "timeout; #status = :sent --".to_owned(),
-        clear_delivery: false,
-    };
-    let sent = SentMark {
-        now: T0 + 205,
-        message_id: "0f9e-41@leads.example".to_owned(),
-        ttl: i64::MAX,
-    };
-
-    won(&store, &first).await;
-    won(&reference, &first).await;
-    for s in [&store as &dyn LeadStore, &reference as &dyn LeadStore] {
-        assert!(
-            s.checkpoint_delivery(&first.lease(), T0 + 2)
-                .await
-                .expect("checkpoint")
-        );
-        assert!(
-            s.mark_error(&first.lease(), &error)
-                .await
-                .expect("mark_error")
-        );
-    }
-    // Every attribute but sent_at and message_id is set now.
-    let failed = raw_item(&store, &thread).await;
+    let thread = conformance::every_field_round_trips_like_the_reference(&store).await;
+    let item = raw_item(&store, &thread).await;
     let expected: HashMap<&str, &str> = HashMap::from([
         ("thread_id", "S"),
         ("status", "S"),
@@ -182,80 +144,45 @@ async fn a_record_round_trips_every_attribute_with_the_seed_names_and_types() {
         ("created_at", "N"),
         ("updated_at", "N"),
         ("attempts", "N"),
+        ("sent_at", "N"),
+        ("message_id", "S"),
         ("last_reason", "S"),
-        ("last_error", "S"),
         ("ttl", "N"),
         ("delivery_started_at", "N"),
+        ("version", "N"),
     ]);
-    assert_eq!(kinds(&failed), expected);
-    assert_eq!(failed["status"], s("error"));
-    assert_eq!(failed["lock_expires_at"], n(T0 + 63));
-    assert_eq!(failed["delivery_started_at"], n(T0 + 2));
-    assert_eq!(failed["last_error"], s(&error.error));
     assert_eq!(
-        store.get(&thread).await.expect("get"),
-        reference.record(&thread)
+        kinds(&item),
+        expected,
+        "last_error was cleared by the send: no attribute"
     );
-
-    for s in [&store as &dyn LeadStore, &reference as &dyn LeadStore] {
-        won(s, &second).await;
-        assert!(
-            s.mark_sent(&second.lease(), &sent)
-                .await
-                .expect("mark_sent")
-        );
-    }
-    let stored = store.get(&thread).await.expect("get").expect("record");
-    assert_eq!(Some(stored.clone()), reference.record(&thread));
-    assert_eq!(stored.status, LeadStatus::Sent);
-    assert_eq!(stored.attempts, 2);
-    assert_eq!(stored.created_at, T0);
-    assert_eq!(stored.ttl, i64::MAX);
-    assert_eq!(stored.last_reason.as_deref(), Some(second.reason.as_str()));
-
-    // `mark_sent` removed last_error; sent_at and message_id joined.
-    let sent_item = raw_item(&store, &thread).await;
-    let mut expected = expected;
-    expected.remove("last_error");
-    expected.insert("sent_at", "N");
-    expected.insert("message_id", "S");
-    assert_eq!(kinds(&sent_item), expected);
-    assert_eq!(sent_item["thread_id"], s(thread.as_str()));
-    assert_eq!(sent_item["status"], s("sent"));
-    assert_eq!(sent_item["lease_id"], s(second.lease_id.as_str()));
-    assert_eq!(sent_item["attempts"], n(2));
-    assert_eq!(sent_item["created_at"], n(T0));
-    assert_eq!(sent_item["updated_at"], n(T0 + 205));
-    assert_eq!(sent_item["sent_at"], n(T0 + 205));
-    assert_eq!(sent_item["lock_expires_at"], n(T0 + 205));
-    assert_eq!(sent_item["message_id"], s(&sent.message_id));
-    assert_eq!(sent_item["ttl"], n(i64::MAX));
+    let record = store.get(&thread).await.expect("get").expect("record");
+    assert_eq!(item["thread_id"], s(thread.as_str()));
+    assert_eq!(item["status"], s("sent"));
+    assert_eq!(item["attempts"], n(2));
+    assert_eq!(item["created_at"], n(record.created_at));
+    assert_eq!(item["sent_at"], n(record.sent_at.expect("sent_at")));
+    assert_eq!(item["ttl"], n(i64::MAX));
+    assert_eq!(
+        item["version"],
+        n(5),
+        "acquire, checkpoint, error, acquire, sent"
+    );
 }
 
 #[tokio::test]
 async fn clearing_the_delivery_checkpoint_removes_the_attribute() {
     let store = fresh_store().await;
     let thread = fresh_thread("clear");
-    let req = acquire_req(&thread, T0);
-    won(&store, &req).await;
-    assert!(
-        store
-            .checkpoint_delivery(&req.lease(), T0 + 1)
-            .await
-            .expect("checkpoint")
-    );
+    let mut lease = expect_lease(&store, &acquire_request(&thread, T0)).await;
+    assert!(lease.checkpoint(T0 + 1).await.expect("checkpoint"));
     let mark = ErrorMark {
         now: T0 + 2,
         retry_at: T0 + 62,
         error: "rejected".to_owned(),
         clear_delivery: true,
     };
-    assert!(
-        store
-            .mark_error(&req.lease(), &mark)
-            .await
-            .expect("mark_error")
-    );
+    assert!(lease.mark_error(&mark).await.expect("mark_error"));
     let item = raw_item(&store, &thread).await;
     assert!(
         !item.contains_key("delivery_started_at"),
@@ -312,8 +239,7 @@ async fn create_table_enables_ttl_on_the_ttl_attribute_and_can_run_again() {
 async fn a_missing_table_is_unavailable_for_every_call() {
     let store = DynamoStore::new(client_for(&endpoint()), fresh_table_name());
     let thread = fresh_thread("no_table");
-    let req = acquire_req(&thread, T0);
-    let lease = req.lease();
+    let record = sample_record(&thread, T0);
     let unavailable = |what: &str, err: StoreError| {
         assert!(matches!(err, StoreError::Unavailable(_)), "{what}: {err}");
         assert!(
@@ -322,64 +248,46 @@ async fn a_missing_table_is_unavailable_for_every_call() {
         );
     };
     unavailable("ping", store.ping().await.expect_err("ping"));
-    unavailable("get", store.get(&thread).await.expect_err("get"));
+    unavailable("load", store.load(&thread).await.expect_err("load"));
+    unavailable(
+        "insert",
+        store
+            .put(&record, Expected::Absent)
+            .await
+            .expect_err("insert"),
+    );
+    unavailable(
+        "replace",
+        store
+            .put(&record, Expected::Version(Version::new(3)))
+            .await
+            .expect_err("replace"),
+    );
     unavailable(
         "acquire",
-        store.try_acquire(&req).await.expect_err("acquire"),
-    );
-    unavailable(
-        "checkpoint",
-        store
-            .checkpoint_delivery(&lease, T0)
+        lease::acquire(&store, &acquire_request(&thread, T0), None)
             .await
-            .expect_err("checkpoint"),
-    );
-    unavailable(
-        "mark_sent",
-        store
-            .mark_sent(
-                &lease,
-                &SentMark {
-                    now: T0,
-                    message_id: "m".into(),
-                    ttl: T0,
-                },
-            )
-            .await
-            .expect_err("mark_sent"),
-    );
-    unavailable(
-        "release",
-        store.release(&lease, T0, "x").await.expect_err("release"),
+            .expect_err("acquire"),
     );
 }
 
 #[tokio::test]
 async fn errors_never_echo_attribute_values() {
     let store = DynamoStore::new(client_for(&endpoint()), fresh_table_name());
+    let err =
+        conformance::failed_acquire_quotes_no_value(&store, "customer@example.com +14085550123")
+            .await;
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
     let thread = fresh_thread("secret");
-    let mut req = acquire_req(&thread, T0);
-    req.reason = "customer@example.com +14085550123".to_owned();
-    let err = store.try_acquire(&req).await.expect_err("no table");
-    let error = ErrorMark {
-        now: T0,
-        retry_at: T0,
-        error: "customer@example.com said hello".to_owned(),
-        clear_delivery: true,
-    };
-    let mark_err = store
-        .mark_error(&req.lease(), &error)
+    let mut record = sample_record(&thread, T0);
+    record.last_error = Some("customer@example.com said hello".to_owned());
+    let put_err = store
+        .put(&record, Expected::Version(Version::new(1)))
         .await
-        .expect_err("no table");
-    for message in [err.to_string(), mark_err.to_string()] {
-        for secret in [
-            thread.as_str(),
-            req.lease_id.as_str(),
-            "customer@example.com",
-            "14085550123",
-        ] {
-            assert!(!message.contains(secret), "{message}");
-        }
+        .expect_err("no table")
+        .to_string();
+    for secret in [thread.as_str(), "customer@example.com"] {
+        assert!(!put_err.contains(secret), "{put_err}");
     }
 }
 
@@ -407,7 +315,7 @@ async fn an_unreachable_endpoint_is_unavailable() {
 async fn an_unknown_status_is_never_taken_over() {
     let store = fresh_store().await;
     let thread = fresh_thread("corrupt");
-    won(&store, &acquire_req(&thread, T0)).await;
+    expect_won(&store, &acquire_request(&thread, T0)).await;
     let mut item = raw_item(&store, &thread).await;
     item.insert("status".to_owned(), s("queued"));
     put_raw(&store, item).await;
@@ -417,7 +325,7 @@ async fn an_unknown_status_is_never_taken_over() {
     ));
     assert!(
         matches!(
-            store.try_acquire(&acquire_req(&thread, T0 + 500)).await,
+            lease::acquire(&store, &acquire_request(&thread, T0 + 500), None).await,
             Err(StoreError::Corrupt(_))
         ),
         "an unknown status is never taken over, even after its lock expired"
@@ -425,133 +333,70 @@ async fn an_unknown_status_is_never_taken_over() {
     assert_eq!(raw_item(&store, &thread).await["status"], s("queued"));
 }
 
+/// An errored attempt as the seed's Lambda left it: no version, no
+/// checkpoint, the cooldown over by T0.
+fn seed_item(thread: &ThreadId) -> Item {
+    Item::from([
+        ("thread_id".to_owned(), s(thread.as_str())),
+        ("status".to_owned(), s("error")),
+        ("lease_id".to_owned(), s("3f1c2b9e-seed")),
+        ("lock_expires_at".to_owned(), n(T0 - 1)),
+        ("created_at".to_owned(), n(T0 - 100)),
+        ("updated_at".to_owned(), n(T0 - 60)),
+        ("attempts".to_owned(), n(1)),
+        ("last_reason".to_owned(), s("idle")),
+        ("last_error".to_owned(), s("SES timeout")),
+        ("ttl".to_owned(), n(T0 + 86_400)),
+    ])
+}
+
 #[tokio::test]
 async fn an_item_written_by_the_seed_is_read_and_leased_again() {
     let store = fresh_store().await;
     let thread = fresh_thread("seed");
-    // An errored attempt as the seed's Lambda left it: no checkpoint, no
-    // delivery, the cooldown over by T0.
-    put_raw(
-        &store,
-        Item::from([
-            ("thread_id".to_owned(), s(thread.as_str())),
-            ("status".to_owned(), s("error")),
-            ("lease_id".to_owned(), s("3f1c2b9e-seed")),
-            ("lock_expires_at".to_owned(), n(T0 - 1)),
-            ("created_at".to_owned(), n(T0 - 100)),
-            ("updated_at".to_owned(), n(T0 - 60)),
-            ("attempts".to_owned(), n(1)),
-            ("last_reason".to_owned(), s("idle")),
-            ("last_error".to_owned(), s("SES timeout")),
-            ("ttl".to_owned(), n(T0 + 86_400)),
-        ]),
-    )
-    .await;
-    let before = store.get(&thread).await.expect("get").expect("record");
-    assert_eq!(before.status, LeadStatus::Error);
-    assert_eq!(before.last_error.as_deref(), Some("SES timeout"));
-    assert_eq!(before.delivery_started_at, None);
+    put_raw(&store, seed_item(&thread)).await;
+    let before = store.load(&thread).await.expect("load").expect("record");
+    assert_eq!(before.version, Version::UNVERSIONED);
+    assert_eq!(before.record.status, LeadStatus::Error);
+    assert_eq!(before.record.last_error.as_deref(), Some("SES timeout"));
+    assert_eq!(before.record.delivery_started_at, None);
 
-    let req = acquire_req(&thread, T0);
-    let record = won(&store, &req).await;
+    let req = acquire_request(&thread, T0);
+    let record = expect_won(&store, &req).await;
     assert_eq!(record.attempts, 2);
     assert_eq!(record.created_at, T0 - 100, "created_at kept");
     assert_eq!(record.last_error.as_deref(), Some("SES timeout"), "kept");
     assert_eq!(record.lease_id.as_ref(), Some(&req.lease_id));
+    assert_eq!(raw_item(&store, &thread).await["version"], n(1));
 }
 
-#[tokio::test]
-async fn an_acquire_retried_after_its_write_landed_still_wins() {
-    // The SDK retries a write whose answer was lost; the second attempt
-    // then fails the condition against the caller's own item.
-    let store = fresh_store().await;
-    let thread = fresh_thread("retried");
-    let req = acquire_req(&thread, T0);
-    let first = won(&store, &req).await;
-    let again = won(&store, &req).await;
-    assert_eq!(again, first);
-    // Anyone else still loses, and sees the holder.
-    match store
-        .try_acquire(&acquire_req(&thread, T0 + 1))
-        .await
-        .expect("acquire")
-    {
-        Acquired::Lost(Some(holder)) => assert_eq!(holder.lease_id, Some(req.lease_id)),
-        other => panic!("expected a loss with the holder, got {other:?}"),
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_two_writers_that_read_a_seed_item_only_one_lands() {
+    let store = Arc::new(fresh_store().await);
+    for round in 0..10 {
+        let thread = fresh_thread("seed_race");
+        put_raw(&store, seed_item(&thread)).await;
+        let writes: Vec<_> = (0..8)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                let mut record = sample_record(&thread, T0);
+                record.last_reason = Some(format!("writer {i}"));
+                tokio::spawn(async move {
+                    store
+                        .put(&record, Expected::Version(Version::UNVERSIONED))
+                        .await
+                })
+            })
+            .collect();
+        let mut landed = 0;
+        for write in writes {
+            if write.await.expect("task").expect("put") {
+                landed += 1;
+            }
+        }
+        assert_eq!(
+            landed, 1,
+            "round {round}: exactly one write on the unversioned item"
+        );
     }
-}
-
-#[tokio::test]
-async fn marks_retried_after_their_write_landed_still_succeed() {
-    let store = fresh_store().await;
-
-    let thread = fresh_thread("retried_sent");
-    let req = acquire_req(&thread, T0);
-    won(&store, &req).await;
-    let sent = SentMark {
-        now: T0 + 3,
-        message_id: "m-1".to_owned(),
-        ttl: T0 + 99,
-    };
-    assert!(
-        store
-            .mark_sent(&req.lease(), &sent)
-            .await
-            .expect("mark_sent")
-    );
-    assert!(
-        store.mark_sent(&req.lease(), &sent).await.expect("repeat"),
-        "the same mark again reads as applied"
-    );
-    let other = SentMark {
-        message_id: "m-2".to_owned(),
-        ..sent
-    };
-    assert!(
-        !store.mark_sent(&req.lease(), &other).await.expect("other"),
-        "a different mark on a sent record is refused"
-    );
-
-    let thread = fresh_thread("retried_error");
-    let req = acquire_req(&thread, T0);
-    won(&store, &req).await;
-    let failed = ErrorMark {
-        now: T0 + 3,
-        retry_at: T0 + 63,
-        error: "x".repeat(600),
-        clear_delivery: true,
-    };
-    assert!(
-        store
-            .mark_error(&req.lease(), &failed)
-            .await
-            .expect("mark_error")
-    );
-    assert!(
-        store
-            .mark_error(&req.lease(), &failed)
-            .await
-            .expect("repeat"),
-        "the same mark again reads as applied"
-    );
-    let stale = LeaseToken {
-        thread_id: thread.clone(),
-        lease_id: LeaseId::random(),
-    };
-    assert!(
-        !store.mark_error(&stale, &failed).await.expect("stale"),
-        "another lease id never reads as applied"
-    );
-}
-
-#[tokio::test]
-async fn attempts_saturate_like_the_reference_rules() {
-    let store = fresh_store().await;
-    let thread = fresh_thread("saturate");
-    won(&store, &acquire_req(&thread, T0)).await;
-    let mut item = raw_item(&store, &thread).await;
-    item.insert("attempts".to_owned(), n(i64::from(u32::MAX)));
-    put_raw(&store, item).await;
-    let record = won(&store, &acquire_req(&thread, T0 + 500)).await;
-    assert_eq!(record.attempts, u32::MAX);
 }

@@ -5,34 +5,34 @@
 //! any number of server processes sharing a database send exactly one lead
 //! email per thread.
 //!
+//! This crate is the PostgreSQL face of `chatkit-leads-sql`, with only the
+//! PostgreSQL driver (and rustls) compiled in:
+//!
 //! - [`PostgresStore::connect`] builds a connection pool
 //!   ([`PostgresStoreOptions`]: pool size, acquire timeout,
 //!   `statement_timeout`, schema) and **applies the migrations** (unless
-//!   told not to; [`PostgresStore::migrate`] does it on request).
-//! - The schema is one `lead_records` table (columns named like the seed's
-//!   DynamoDB attributes, epoch seconds as `BIGINT`, a `CHECK` on `status`,
-//!   an index on `ttl`), shipped in the crate's `migrations/` folder and
-//!   tracked in `_sqlx_migrations`. With [`PostgresStoreOptions::schema`]
-//!   both live in a schema of their own, set as the connections'
-//!   `search_path`.
-//! - Every lease transition is a single SQL statement — `INSERT … ON
-//!   CONFLICT (thread_id) DO UPDATE … WHERE status IN ('sending', 'error')
-//!   AND lock_expires_at <= now RETURNING …` for the acquire (no row back:
-//!   the caller lost, and the holder's record is read), `UPDATE … WHERE
-//!   lease_id = $2 AND status = 'sending' RETURNING …` for the marks —
-//!   never read-then-write and no advisory locks.
-//! - [`PostgresStore::delete_expired`] removes records past their `ttl` in
-//!   bounded batches; [`PostgresStore::ping`] is a readiness check.
+//!   told not to; `PostgresStore::migrate` does it on request).
+//! - The schema is one `lead_records` table — `thread_id`, `version`, `ttl`
+//!   (indexed) and the record as `JSONB` with the seed's field names —
+//!   shipped in `chatkit-leads-sql`'s `migrations/postgres/` and tracked in
+//!   `_sqlx_migrations`. With [`PostgresSettings::schema`] both live in a
+//!   schema of their own, set as the connections' `search_path`. To look at
+//!   a thread by hand: `SELECT version, record FROM lead_records WHERE
+//!   thread_id = 'cthr_…'` (or `record->>'status'`, …).
+//! - `put` is one SQL statement (`INSERT … ON CONFLICT DO NOTHING`, or
+//!   `UPDATE … WHERE version = $2`) — never read-then-write and no
+//!   advisory locks.
+//! - `PostgresStore::delete_expired` removes records past their `ttl` in
+//!   bounded batches; `PostgresStore::ping` is a readiness check.
 //! - Errors are [`StoreError::Unavailable`](chatkit_leads_core::StoreError)
-//!   naming the operation and PostgreSQL's SQLSTATE, never a bound value.
+//!   naming the operation and PostgreSQL's SQLSTATE, never a stored value.
 //!
 //! The store passes the core's conformance suite
 //! (`chatkit_leads_core::testkit::conformance`) against a real server.
 //!
 //! ```no_run
 //! use chatkit_leads_core::ids::{LeaseId, ThreadId};
-//! use chatkit_leads_core::record::{AcquireRequest, Acquired};
-//! use chatkit_leads_core::LeadStore;
+//! use chatkit_leads_core::lease::{self, AcquireRequest, Acquired};
 //! use chatkit_leads_postgres::{PostgresStore, PostgresStoreOptions};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -56,8 +56,8 @@
 //!     ttl: now + 30 * 24 * 3600,
 //!     reason: "idle".to_owned(),
 //! };
-//! match store.try_acquire(&request).await? {
-//!     Acquired::Won(record) => println!("sending, attempt {}", record.attempts),
+//! match lease::acquire(&store, &request, None).await? {
+//!     Acquired::Won(lease) => println!("sending, attempt {}", lease.record().attempts),
 //!     Acquired::Lost(holder) => println!("someone else holds it: {holder:?}"),
 //! }
 //!
@@ -69,10 +69,5 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod error;
-mod migrations;
-mod options;
-mod store;
-
-pub use options::PostgresStoreOptions;
-pub use store::PostgresStore;
+pub use chatkit_leads_sql::StoreOptions;
+pub use chatkit_leads_sql::postgres::{PostgresSettings, PostgresStore, PostgresStoreOptions};

@@ -5,28 +5,31 @@
 //! thread (SPEC §7), so a single server sends exactly one lead email per
 //! thread without any database server.
 //!
+//! This crate is the SQLite face of `chatkit-leads-sql`, with only the
+//! SQLite driver compiled in:
+//!
 //! - [`SqliteStore::connect`] opens or creates the file, turns on WAL mode,
 //!   `synchronous = NORMAL` and a 5 s `busy_timeout`, builds a connection
 //!   pool ([`SqliteStoreOptions`]) and **applies the migrations**.
-//! - The schema is one `lead_records` table (columns named like the seed's
-//!   DynamoDB attributes, epoch seconds as integers), shipped in the crate's
-//!   `migrations/` folder and tracked in `_sqlx_migrations`.
-//! - Every lease transition is a single SQL statement — an upsert whose
-//!   `DO UPDATE … WHERE status IN ('sending', 'error') AND lock_expires_at
-//!   <= now` decides the acquire (a row with an unknown status is never
-//!   taken over), and `UPDATE … WHERE lease_id = ? AND status = 'sending'`
-//!   for the marks — never read-then-write, so tasks, pools and processes
-//!   sharing the file agree on exactly one holder.
-//! - [`SqliteStore::delete_expired`] removes records past their `ttl` in
-//!   bounded batches; [`SqliteStore::ping`] is a readiness check.
+//! - The schema is one `lead_records` table — `thread_id`, `version`, `ttl`
+//!   and the record as a JSON document with the seed's field names — shipped
+//!   in `chatkit-leads-sql`'s `migrations/sqlite/` and tracked in
+//!   `_sqlx_migrations`. To look at a thread by hand:
+//!   `SELECT version, record FROM lead_records WHERE thread_id = 'cthr_…'`.
+//! - `put` is one SQL statement (`INSERT … ON CONFLICT DO NOTHING`, or
+//!   `UPDATE … WHERE version = ?`), never read-then-write, so tasks, pools
+//!   and processes sharing the file agree on every change.
+//! - [`SqliteStore::delete_expired`](chatkit_leads_sql::SqlStore::delete_expired)
+//!   removes records past their `ttl` in bounded batches;
+//!   [`SqliteStore::ping`](chatkit_leads_sql::SqlStore::ping) is a readiness
+//!   check.
 //!
 //! The store passes the core's conformance suite
 //! (`chatkit_leads_core::testkit::conformance`) on a real file.
 //!
 //! ```
 //! use chatkit_leads_core::ids::{LeaseId, ThreadId};
-//! use chatkit_leads_core::record::{AcquireRequest, Acquired};
-//! use chatkit_leads_core::LeadStore;
+//! use chatkit_leads_core::lease::{self, AcquireRequest, Acquired};
 //! use chatkit_leads_sqlite::SqliteStore;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -47,7 +50,7 @@
 //!     ttl: now + 30 * 24 * 3600,
 //!     reason: "idle".to_owned(),
 //! };
-//! assert!(matches!(store.try_acquire(&request).await?, Acquired::Won(_)));
+//! assert!(matches!(lease::acquire(&store, &request, None).await?, Acquired::Won(_)));
 //!
 //! // Housekeeping, e.g. once an hour: drop records whose TTL has passed.
 //! let removed = store.delete_expired(now, 500).await?;
@@ -57,10 +60,5 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod error;
-mod migrations;
-mod options;
-mod store;
-
-pub use options::SqliteStoreOptions;
-pub use store::SqliteStore;
+pub use chatkit_leads_sql::StoreOptions;
+pub use chatkit_leads_sql::sqlite::{SqliteSettings, SqliteStore, SqliteStoreOptions};

@@ -1,8 +1,20 @@
-//! The one behaviour suite every [`LeadStore`] must pass (SPEC §7).
+//! The one behaviour suite every [`LeadStore`] must pass.
 //!
 //! Call [`run_all`] from the adapter's integration test, against the real
-//! backend. Each case uses fresh thread ids, so the suite can run against a
-//! shared database and repeatedly. Failures panic with the case name.
+//! backend, on a multi-threaded tokio runtime. It checks two layers:
+//!
+//! 1. **The port's contract**, which is all a backend implements: `load`
+//!    returns what `put` stored, every field and unknown field included;
+//!    `put` inserts only when absent and replaces only on the expected
+//!    version, atomically — 64 simultaneous writes on one version, exactly
+//!    one lands.
+//! 2. **The lease behaviour** of SPEC §7 through [`crate::lease`] on that
+//!    backend: acquire, expiry, marks, stale holders, the delivery
+//!    checkpoint, release, and 64 simultaneous acquires with exactly one
+//!    winner, 20 rounds.
+//!
+//! Each case uses fresh thread ids, so the suite can run against a shared
+//! database and repeatedly. Failures panic with the case name.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -14,11 +26,14 @@
 
 use std::sync::Arc;
 
+use serde_json::json;
+
 use crate::ids::{LeaseId, ThreadId};
+use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, SentMark};
 use crate::ports::LeadStore;
 use crate::record::{
-    AcquireRequest, Acquired, ErrorMark, LeadRecord, LeadStatus, LeaseToken, MAX_LAST_ERROR_CHARS,
-    SentMark,
+    Expected, ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS, PutOutcome, Version,
+    Versioned,
 };
 
 /// A fixed start time (Unix seconds) for deterministic cases.
@@ -28,11 +43,20 @@ const LEASE: i64 = 120;
 /// Record lifetime used by the cases.
 const TTL: i64 = 30 * 24 * 3600;
 
-/// Runs every case, including [`concurrent_acquires`] with 64 contenders for
-/// 20 rounds. Use a multi-threaded tokio runtime so contenders run in parallel.
+/// Runs every case, including 64 contenders in [`concurrent_puts`] (10
+/// rounds) and [`concurrent_acquires`] (20 rounds). Use a multi-threaded
+/// tokio runtime so contenders run in parallel.
 pub async fn run_all<S: LeadStore + 'static>(store: Arc<S>) {
     let s = store.as_ref();
-    missing_record_reads_as_none(s).await;
+    // The port.
+    missing_record_loads_as_none(s).await;
+    insert_stores_version_one_and_refuses_a_second_insert(s).await;
+    replace_needs_the_current_version(s).await;
+    replace_never_creates_a_record(s).await;
+    a_refused_write_reports_the_record_as_it_is(s).await;
+    every_field_and_unknown_field_round_trips(s).await;
+    concurrent_puts(Arc::clone(&store), 64, 10).await;
+    // The lease on top of it.
     first_acquire_creates_a_sending_record(s).await;
     acquire_while_leased_loses_and_reports_the_holder(s).await;
     acquire_after_expiry_wins_counts_attempts_and_keeps_created_at(s).await;
@@ -42,8 +66,9 @@ pub async fn run_all<S: LeadStore + 'static>(store: Arc<S>) {
     mark_error_sets_a_cooldown_and_a_bounded_error(s).await;
     checkpoint_survives_reacquire_unless_cleared(s).await;
     release_makes_the_thread_acquirable_at_once(s).await;
+    unknown_fields_survive_every_transition(s).await;
+    a_write_that_already_landed_counts_as_done(s).await;
     every_field_round_trips_like_the_reference(s).await;
-    marks_on_a_missing_record_are_refused(s).await;
     concurrent_acquires(store, 64, 20).await;
 }
 
@@ -66,32 +91,36 @@ pub fn acquire_request(thread: &ThreadId, now: i64) -> AcquireRequest {
     }
 }
 
-async fn acquire<S: LeadStore + ?Sized>(
-    store: &S,
-    thread: &ThreadId,
-    now: i64,
-    case: &str,
-) -> (LeaseToken, Acquired) {
-    let req = acquire_request(thread, now);
-    let result = store
-        .try_acquire(&req)
-        .await
-        .unwrap_or_else(|e| panic!("{case}: try_acquire failed: {e}"));
-    (req.lease(), result)
+/// A `sending` record of `thread` as a first acquire at `now` writes it.
+pub fn sample_record(thread: &ThreadId, now: i64) -> LeadRecord {
+    lease::rules::acquire(None, &acquire_request(thread, now))
+        .unwrap_or_else(|| panic!("a first acquire always succeeds"))
 }
 
-async fn must_win<S: LeadStore + ?Sized>(
-    store: &S,
+/// Acquires with `req` through [`lease::acquire`] and panics unless it
+/// wins; returns the lease.
+pub async fn expect_lease<'s, S: LeadStore + ?Sized>(
+    store: &'s S,
+    req: &AcquireRequest,
+) -> Lease<'s, S> {
+    match lease::acquire(store, req, None).await {
+        Ok(Acquired::Won(lease)) => lease,
+        Ok(Acquired::Lost(holder)) => panic!("acquire should win, lost to {holder:?}"),
+        Err(e) => panic!("acquire failed: {e}"),
+    }
+}
+
+/// [`expect_lease`], returning the record as written.
+pub async fn expect_won<S: LeadStore + ?Sized>(store: &S, req: &AcquireRequest) -> LeadRecord {
+    expect_lease(store, req).await.record().clone()
+}
+
+async fn must_win<'s, S: LeadStore + ?Sized>(
+    store: &'s S,
     thread: &ThreadId,
     now: i64,
-    case: &str,
-) -> (LeaseToken, LeadRecord) {
-    match acquire(store, thread, now, case).await {
-        (token, Acquired::Won(record)) => (token, record),
-        (_, Acquired::Lost(holder)) => {
-            panic!("{case}: acquire at {now} should win, lost to {holder:?}")
-        }
-    }
+) -> Lease<'s, S> {
+    expect_lease(store, &acquire_request(thread, now)).await
 }
 
 async fn must_lose<S: LeadStore + ?Sized>(
@@ -99,30 +128,38 @@ async fn must_lose<S: LeadStore + ?Sized>(
     thread: &ThreadId,
     now: i64,
     case: &str,
-) -> Option<LeadRecord> {
-    match acquire(store, thread, now, case).await {
-        (_, Acquired::Lost(holder)) => holder,
-        (_, Acquired::Won(record)) => {
-            panic!("{case}: acquire at {now} should lose, won {record:?}")
+) -> LeadRecord {
+    match lease::acquire(store, &acquire_request(thread, now), None).await {
+        Ok(Acquired::Lost(holder)) => holder,
+        Ok(Acquired::Won(lease)) => {
+            panic!("{case}: acquire at {now} should lose, won {lease:?}")
         }
+        Err(e) => panic!("{case}: acquire failed: {e}"),
     }
 }
 
-/// Acquires with `req` and panics unless it wins; returns the written record.
-pub async fn expect_won<S: LeadStore + ?Sized>(store: &S, req: &AcquireRequest) -> LeadRecord {
-    match store.try_acquire(req).await {
-        Ok(Acquired::Won(record)) => record,
-        Ok(Acquired::Lost(holder)) => panic!("acquire should win, lost to {holder:?}"),
-        Err(e) => panic!("try_acquire failed: {e}"),
-    }
+async fn load<S: LeadStore + ?Sized>(store: &S, thread: &ThreadId, case: &str) -> Versioned {
+    store
+        .load(thread)
+        .await
+        .unwrap_or_else(|e| panic!("{case}: load failed: {e}"))
+        .unwrap_or_else(|| panic!("{case}: record missing"))
 }
 
 async fn read<S: LeadStore + ?Sized>(store: &S, thread: &ThreadId, case: &str) -> LeadRecord {
+    load(store, thread, case).await.record
+}
+
+async fn put<S: LeadStore + ?Sized>(
+    store: &S,
+    record: &LeadRecord,
+    expected: Expected,
+    case: &str,
+) -> bool {
     store
-        .get(thread)
+        .put(record, expected)
         .await
-        .unwrap_or_else(|e| panic!("{case}: get failed: {e}"))
-        .unwrap_or_else(|| panic!("{case}: record missing"))
+        .unwrap_or_else(|e| panic!("{case}: put failed: {e}"))
 }
 
 fn ok<E: std::fmt::Display>(case: &str, op: &str, r: Result<bool, E>) -> bool {
@@ -137,26 +174,306 @@ fn sent_mark(now: i64) -> SentMark {
     }
 }
 
-/// `get` on an unknown thread is `Ok(None)`.
-pub async fn missing_record_reads_as_none<S: LeadStore + ?Sized>(store: &S) {
+/// Unknown fields of every JSON kind, as a newer release might store them.
+fn future_fields() -> ExtraFields {
+    let mut extra = ExtraFields::default();
+    extra.insert("future_count", json!(3));
+    extra.insert("future_flag", json!(true));
+    extra.insert("future_text", json!("«ünïcode» 'quote' \\ %s $1"));
+    extra.insert("future_list", json!(["a", 2, false]));
+    extra.insert(
+        "future_map",
+        json!({"webhook": {"state": "pending", "attempts": 2}}),
+    );
+    extra
+}
+
+// ---------------------------------------------------------------- the port
+
+/// `load` on an unknown thread is `Ok(None)`.
+pub async fn missing_record_loads_as_none<S: LeadStore + ?Sized>(store: &S) {
     let thread = fresh_thread("missing");
     let got = store
-        .get(&thread)
+        .load(&thread)
         .await
-        .unwrap_or_else(|e| panic!("missing: get failed: {e}"));
-    assert_eq!(got, None, "missing: unknown thread must read as None");
+        .unwrap_or_else(|e| panic!("missing: load failed: {e}"));
+    assert_eq!(got, None, "missing: unknown thread must load as None");
 }
+
+/// An insert stores the record as version 1; a second insert of the same
+/// thread is refused and changes nothing.
+pub async fn insert_stores_version_one_and_refuses_a_second_insert<S: LeadStore + ?Sized>(
+    store: &S,
+) {
+    let case = "insert";
+    let thread = fresh_thread(case);
+    let first = sample_record(&thread, T0);
+    assert!(
+        put(store, &first, Expected::Absent, case).await,
+        "{case}: first insert"
+    );
+    let stored = load(store, &thread, case).await;
+    assert_eq!(stored.record, first, "{case}: stored as written");
+    assert_eq!(stored.version, Version::new(1), "{case}: version 1");
+    let second = sample_record(&thread, T0 + 1);
+    assert!(
+        !put(store, &second, Expected::Absent, case).await,
+        "{case}: an insert over an existing record must be refused"
+    );
+    assert_eq!(
+        load(store, &thread, case).await,
+        stored,
+        "{case}: unchanged"
+    );
+}
+
+/// A replace lands only on the stored version and bumps it; a stale version
+/// is refused and changes nothing.
+pub async fn replace_needs_the_current_version<S: LeadStore + ?Sized>(store: &S) {
+    let case = "replace";
+    let thread = fresh_thread(case);
+    let first = sample_record(&thread, T0);
+    assert!(
+        put(store, &first, Expected::Absent, case).await,
+        "{case}: insert"
+    );
+    let second = LeadRecord {
+        updated_at: T0 + 1,
+        ..first.clone()
+    };
+    let v1 = Expected::Version(Version::new(1));
+    assert!(put(store, &second, v1, case).await, "{case}: replace v1");
+    let stored = load(store, &thread, case).await;
+    assert_eq!(
+        (stored.record, stored.version),
+        (second.clone(), Version::new(2)),
+        "{case}: v2"
+    );
+    let stale = LeadRecord {
+        updated_at: T0 + 2,
+        ..first
+    };
+    assert!(
+        !put(store, &stale, v1, case).await,
+        "{case}: a stale version is refused"
+    );
+    assert_eq!(
+        read(store, &thread, case).await,
+        second,
+        "{case}: unchanged"
+    );
+    assert!(
+        put(store, &stale, Expected::Version(Version::new(2)), case).await,
+        "{case}: replace v2"
+    );
+}
+
+/// A replace of a thread that has no record writes nothing.
+pub async fn replace_never_creates_a_record<S: LeadStore + ?Sized>(store: &S) {
+    let case = "replace_missing";
+    let thread = fresh_thread(case);
+    for version in [Version::UNVERSIONED, Version::new(1), Version::new(7)] {
+        assert!(
+            !put(
+                store,
+                &sample_record(&thread, T0),
+                Expected::Version(version),
+                case
+            )
+            .await,
+            "{case}: replace of version {version} on a missing record"
+        );
+    }
+    let got = store
+        .load(&thread)
+        .await
+        .unwrap_or_else(|e| panic!("{case}: load failed: {e}"));
+    assert_eq!(got, None, "{case}: no record may be created by a replace");
+}
+
+/// `put_or_load` writes like `put`, and when refused returns exactly what
+/// `load` does — the record that won, or none.
+pub async fn a_refused_write_reports_the_record_as_it_is<S: LeadStore + ?Sized>(store: &S) {
+    let case = "put_or_load";
+    let thread = fresh_thread(case);
+    let first = sample_record(&thread, T0);
+    let written = store.put_or_load(&first, Expected::Absent).await;
+    assert_eq!(
+        written.unwrap_or_else(|e| panic!("{case}: {e}")),
+        PutOutcome::Written(Version::new(1)),
+        "{case}: insert"
+    );
+    let second = sample_record(&thread, T0 + 1);
+    let refused = store.put_or_load(&second, Expected::Absent).await;
+    assert_eq!(
+        refused.unwrap_or_else(|e| panic!("{case}: {e}")),
+        PutOutcome::Refused(Some(Box::new(load(store, &thread, case).await))),
+        "{case}: a refused insert reports the record that is there"
+    );
+    let stale = store
+        .put_or_load(&second, Expected::Version(Version::new(9)))
+        .await;
+    assert_eq!(
+        stale.unwrap_or_else(|e| panic!("{case}: {e}")),
+        PutOutcome::Refused(Some(Box::new(load(store, &thread, case).await))),
+        "{case}: a refused replace reports the record that is there"
+    );
+    let missing = sample_record(&fresh_thread(case), T0);
+    let none = store
+        .put_or_load(&missing, Expected::Version(Version::new(1)))
+        .await;
+    assert_eq!(
+        none.unwrap_or_else(|e| panic!("{case}: {e}")),
+        PutOutcome::Refused(None),
+        "{case}: a refused replace of a missing record reports none"
+    );
+    assert_eq!(read(store, &thread, case).await, first, "{case}: unchanged");
+}
+
+/// A record with every field set — text that needs escaping, the largest
+/// TTL, unknown fields of every kind — and one with every optional field
+/// unset both read back exactly as written.
+pub async fn every_field_and_unknown_field_round_trips<S: LeadStore + ?Sized>(store: &S) {
+    let case = "port_round_trip";
+    let thread = fresh_thread(case);
+    let full = LeadRecord {
+        thread_id: thread.clone(),
+        status: LeadStatus::Sent,
+        lease_id: Some(LeaseId::random()),
+        lock_expires_at: -5,
+        created_at: T0,
+        updated_at: T0 + 7,
+        attempts: u32::MAX,
+        sent_at: Some(T0 + 6),
+        message_id: Some("<0f9e@leads.example> 'quoted' \"id\"".to_owned()),
+        last_reason: Some("pagehide ✓ — «ünïcode» 'quote' \\ %s $1".to_owned()),
+        last_error: Some("timeout; DROP TABLE lead_records; --".to_owned()),
+        ttl: i64::MAX,
+        delivery_started_at: Some(T0 + 5),
+        extra: future_fields(),
+    };
+    assert!(
+        put(store, &full, Expected::Absent, case).await,
+        "{case}: insert"
+    );
+    assert_eq!(
+        read(store, &thread, case).await,
+        full,
+        "{case}: every field"
+    );
+
+    let bare = LeadRecord {
+        lease_id: None,
+        sent_at: None,
+        message_id: None,
+        last_reason: None,
+        last_error: None,
+        delivery_started_at: None,
+        extra: ExtraFields::default(),
+        attempts: 0,
+        ..full
+    };
+    assert!(
+        put(store, &bare, Expected::Version(Version::new(1)), case).await,
+        "{case}: replace"
+    );
+    assert_eq!(
+        read(store, &thread, case).await,
+        bare,
+        "{case}: unset fields stay unset"
+    );
+}
+
+/// `contenders` simultaneous inserts of one thread, then as many
+/// simultaneous replaces of the same version, `rounds` times: exactly one
+/// write lands each time and the stored record is the winner's.
+pub async fn concurrent_puts<S: LeadStore + 'static>(
+    store: Arc<S>,
+    contenders: usize,
+    rounds: usize,
+) {
+    for round in 0..rounds {
+        let thread = fresh_thread("concurrent_put");
+        let inserted = race_puts(&store, &thread, Expected::Absent, contenders, round).await;
+        race_puts(
+            &store,
+            &thread,
+            Expected::Version(inserted),
+            contenders,
+            round,
+        )
+        .await;
+    }
+}
+
+/// One race of `put(_, expected)`; returns the stored version.
+async fn race_puts<S: LeadStore + 'static>(
+    store: &Arc<S>,
+    thread: &ThreadId,
+    expected: Expected,
+    contenders: usize,
+    round: usize,
+) -> Version {
+    let case = format!("concurrent_put round {round} {expected:?}");
+    let barrier = Arc::new(tokio::sync::Barrier::new(contenders));
+    let tasks: Vec<_> = (0..contenders)
+        .map(|i| {
+            let store = Arc::clone(store);
+            let barrier = Arc::clone(&barrier);
+            let record = LeadRecord {
+                last_reason: Some(format!("contender {i}")),
+                ..sample_record(thread, T0)
+            };
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let written = store.put(&record, expected).await;
+                (record, written)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (record, written) = task
+            .await
+            .unwrap_or_else(|e| panic!("{case}: task panicked: {e}"));
+        if written.unwrap_or_else(|e| panic!("{case}: put failed: {e}")) {
+            winners.push(record);
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "{case}: exactly one of {contenders} writes must land"
+    );
+    let stored = load(store.as_ref(), thread, &case).await;
+    assert_eq!(
+        stored.record, winners[0],
+        "{case}: the winner's record is stored"
+    );
+    assert_eq!(stored.version, expected.next_version(), "{case}: version");
+    stored.version
+}
+
+// --------------------------------------------------------------- the lease
 
 /// The first acquire writes every field of a fresh `sending` record.
 pub async fn first_acquire_creates_a_sending_record<S: LeadStore + ?Sized>(store: &S) {
     let case = "first_acquire";
     let thread = fresh_thread(case);
-    let (token, won) = must_win(store, &thread, T0, case).await;
+    let lease = must_win(store, &thread, T0).await;
     let stored = read(store, &thread, case).await;
-    assert_eq!(won, stored, "{case}: Won must carry the record as stored");
+    assert_eq!(
+        lease.record(),
+        &stored,
+        "{case}: Won must carry the record as stored"
+    );
     assert_eq!(stored.thread_id, thread, "{case}: thread_id");
     assert_eq!(stored.status, LeadStatus::Sending, "{case}: status");
-    assert_eq!(stored.lease_id, Some(token.lease_id), "{case}: lease_id");
+    assert_eq!(
+        stored.lease_id,
+        Some(lease.token().lease_id),
+        "{case}: lease_id"
+    );
     assert_eq!(
         stored.lock_expires_at,
         T0 + LEASE,
@@ -190,12 +507,11 @@ pub async fn first_acquire_creates_a_sending_record<S: LeadStore + ?Sized>(store
 pub async fn acquire_while_leased_loses_and_reports_the_holder<S: LeadStore + ?Sized>(store: &S) {
     let case = "acquire_while_leased";
     let thread = fresh_thread(case);
-    let (token, _) = must_win(store, &thread, T0, case).await;
+    let lease = must_win(store, &thread, T0).await;
     let holder = must_lose(store, &thread, T0 + LEASE - 1, case).await;
-    let holder = holder.unwrap_or_else(|| panic!("{case}: holder record expected"));
     assert_eq!(
         holder.lease_id,
-        Some(token.lease_id),
+        Some(lease.token().lease_id),
         "{case}: holder lease id"
     );
     assert_eq!(
@@ -213,10 +529,15 @@ pub async fn acquire_after_expiry_wins_counts_attempts_and_keeps_created_at<
 ) {
     let case = "acquire_after_expiry";
     let thread = fresh_thread(case);
-    let (first, _) = must_win(store, &thread, T0, case).await;
+    let first = must_win(store, &thread, T0).await.token();
     let later = T0 + LEASE + 5;
-    let (second, record) = must_win(store, &thread, later, case).await;
-    assert_ne!(first.lease_id, second.lease_id, "{case}: fresh lease id");
+    let second = must_win(store, &thread, later).await;
+    assert_ne!(
+        first.lease_id,
+        second.token().lease_id,
+        "{case}: fresh lease id"
+    );
+    let record = second.record();
     assert_eq!(record.attempts, 2, "{case}: attempts");
     assert_eq!(record.created_at, T0, "{case}: created_at kept");
     assert_eq!(record.updated_at, later, "{case}: updated_at");
@@ -227,9 +548,9 @@ pub async fn acquire_after_expiry_wins_counts_attempts_and_keeps_created_at<
 pub async fn lease_expires_exactly_at_lock_expires_at<S: LeadStore + ?Sized>(store: &S) {
     let case = "lease_boundary";
     let thread = fresh_thread(case);
-    must_win(store, &thread, T0, case).await;
+    must_win(store, &thread, T0).await;
     must_lose(store, &thread, T0 + LEASE - 1, case).await;
-    must_win(store, &thread, T0 + LEASE, case).await;
+    must_win(store, &thread, T0 + LEASE).await;
 }
 
 /// `mark_sent` by the holder records the delivery; a sent thread is never
@@ -237,13 +558,9 @@ pub async fn lease_expires_exactly_at_lock_expires_at<S: LeadStore + ?Sized>(sto
 pub async fn mark_sent_records_delivery_and_is_final<S: LeadStore + ?Sized>(store: &S) {
     let case = "mark_sent";
     let thread = fresh_thread(case);
-    let (token, _) = must_win(store, &thread, T0, case).await;
+    let mut lease = must_win(store, &thread, T0).await;
     assert!(
-        ok(
-            case,
-            "mark_sent",
-            store.mark_sent(&token, &sent_mark(T0 + 3)).await
-        ),
+        ok(case, "mark_sent", lease.mark_sent(&sent_mark(T0 + 3)).await),
         "{case}: holder may mark sent"
     );
     let rec = read(store, &thread, case).await;
@@ -257,18 +574,19 @@ pub async fn mark_sent_records_delivery_and_is_final<S: LeadStore + ?Sized>(stor
     assert_eq!(rec.ttl, T0 + 3 + TTL, "{case}: ttl refreshed");
     let holder = must_lose(store, &thread, T0 + 10 * LEASE, case).await;
     assert_eq!(
-        holder.map(|r| r.status),
-        Some(LeadStatus::Sent),
+        holder.status,
+        LeadStatus::Sent,
         "{case}: holder is the sent record"
     );
     assert!(
         !ok(
             case,
             "mark_sent again",
-            store.mark_sent(&token, &sent_mark(T0 + 20)).await
+            lease.mark_sent(&sent_mark(T0 + 20)).await
         ),
         "{case}: a sent record is final"
     );
+    assert_eq!(read(store, &thread, case).await, rec, "{case}: unchanged");
 }
 
 /// Once another caller holds the lease, the old holder can neither mark nor
@@ -276,23 +594,15 @@ pub async fn mark_sent_records_delivery_and_is_final<S: LeadStore + ?Sized>(stor
 pub async fn stale_lease_cannot_mark_or_checkpoint<S: LeadStore + ?Sized>(store: &S) {
     let case = "stale_lease";
     let thread = fresh_thread(case);
-    let (stale, _) = must_win(store, &thread, T0, case).await;
-    let (fresh, _) = must_win(store, &thread, T0 + LEASE, case).await;
+    let mut stale = must_win(store, &thread, T0).await;
+    let fresh = must_win(store, &thread, T0 + LEASE).await.token();
     let later = T0 + LEASE + 1;
     assert!(
-        !ok(
-            case,
-            "checkpoint",
-            store.checkpoint_delivery(&stale, later).await
-        ),
+        !ok(case, "checkpoint", stale.checkpoint(later).await),
         "{case}: checkpoint"
     );
     assert!(
-        !ok(
-            case,
-            "mark_sent",
-            store.mark_sent(&stale, &sent_mark(later)).await
-        ),
+        !ok(case, "mark_sent", stale.mark_sent(&sent_mark(later)).await),
         "{case}: mark_sent"
     );
     let error = ErrorMark {
@@ -302,11 +612,11 @@ pub async fn stale_lease_cannot_mark_or_checkpoint<S: LeadStore + ?Sized>(store:
         clear_delivery: true,
     };
     assert!(
-        !ok(case, "mark_error", store.mark_error(&stale, &error).await),
+        !ok(case, "mark_error", stale.mark_error(&error).await),
         "{case}: mark_error"
     );
     assert!(
-        !ok(case, "release", store.release(&stale, later, "x").await),
+        !ok(case, "release", stale.release(later, "x").await),
         "{case}: release"
     );
     let rec = read(store, &thread, case).await;
@@ -323,7 +633,7 @@ pub async fn stale_lease_cannot_mark_or_checkpoint<S: LeadStore + ?Sized>(store:
 pub async fn mark_error_sets_a_cooldown_and_a_bounded_error<S: LeadStore + ?Sized>(store: &S) {
     let case = "mark_error";
     let thread = fresh_thread(case);
-    let (token, _) = must_win(store, &thread, T0, case).await;
+    let mut lease = must_win(store, &thread, T0).await;
     let mark = ErrorMark {
         now: T0 + 2,
         retry_at: T0 + 62,
@@ -331,7 +641,7 @@ pub async fn mark_error_sets_a_cooldown_and_a_bounded_error<S: LeadStore + ?Size
         clear_delivery: true,
     };
     assert!(
-        ok(case, "mark_error", store.mark_error(&token, &mark).await),
+        ok(case, "mark_error", lease.mark_error(&mark).await),
         "{case}: holder may mark error"
     );
     let rec = read(store, &thread, case).await;
@@ -343,9 +653,9 @@ pub async fn mark_error_sets_a_cooldown_and_a_bounded_error<S: LeadStore + ?Size
         "{case}: last_error capped"
     );
     must_lose(store, &thread, T0 + 61, case).await;
-    let (_, retried) = must_win(store, &thread, T0 + 62, case).await;
+    let retried = must_win(store, &thread, T0 + 62).await;
     assert_eq!(
-        (retried.status, retried.attempts),
+        (retried.record().status, retried.record().attempts),
         (LeadStatus::Sending, 2),
         "{case}: retry"
     );
@@ -356,13 +666,9 @@ pub async fn mark_error_sets_a_cooldown_and_a_bounded_error<S: LeadStore + ?Size
 pub async fn checkpoint_survives_reacquire_unless_cleared<S: LeadStore + ?Sized>(store: &S) {
     let case = "checkpoint";
     let thread = fresh_thread(case);
-    let (token, _) = must_win(store, &thread, T0, case).await;
+    let mut lease = must_win(store, &thread, T0).await;
     assert!(
-        ok(
-            case,
-            "checkpoint",
-            store.checkpoint_delivery(&token, T0 + 1).await
-        ),
+        ok(case, "checkpoint", lease.checkpoint(T0 + 1).await),
         "{case}: holder may checkpoint"
     );
     assert_eq!(
@@ -371,9 +677,9 @@ pub async fn checkpoint_survives_reacquire_unless_cleared<S: LeadStore + ?Sized>
         "{case}: stored"
     );
     // Crash: the lease runs out with the checkpoint set.
-    let (token, record) = must_win(store, &thread, T0 + LEASE + 1, case).await;
+    let mut lease = must_win(store, &thread, T0 + LEASE + 1).await;
     assert_eq!(
-        record.delivery_started_at,
+        lease.record().delivery_started_at,
         Some(T0 + 1),
         "{case}: carried into the next attempt"
     );
@@ -385,7 +691,7 @@ pub async fn checkpoint_survives_reacquire_unless_cleared<S: LeadStore + ?Sized>
         clear_delivery: false,
     };
     assert!(
-        ok(case, "mark_error", store.mark_error(&token, &keep).await),
+        ok(case, "mark_error", lease.mark_error(&keep).await),
         "{case}: mark_error"
     );
     assert_eq!(
@@ -393,13 +699,13 @@ pub async fn checkpoint_survives_reacquire_unless_cleared<S: LeadStore + ?Sized>
         Some(T0 + 1),
         "{case}: kept"
     );
-    let (token, _) = must_win(store, &thread, T0 + LEASE + 3, case).await;
+    let mut lease = must_win(store, &thread, T0 + LEASE + 3).await;
     let clear = ErrorMark {
         clear_delivery: true,
         ..keep
     };
     assert!(
-        ok(case, "mark_error", store.mark_error(&token, &clear).await),
+        ok(case, "mark_error", lease.mark_error(&clear).await),
         "{case}: mark_error"
     );
     assert_eq!(
@@ -413,13 +719,9 @@ pub async fn checkpoint_survives_reacquire_unless_cleared<S: LeadStore + ?Sized>
 pub async fn release_makes_the_thread_acquirable_at_once<S: LeadStore + ?Sized>(store: &S) {
     let case = "release";
     let thread = fresh_thread(case);
-    let (token, _) = must_win(store, &thread, T0, case).await;
+    let mut lease = must_win(store, &thread, T0).await;
     assert!(
-        ok(
-            case,
-            "release",
-            store.release(&token, T0 + 5, "not_ready").await
-        ),
+        ok(case, "release", lease.release(T0 + 5, "not_ready").await),
         "{case}: holder may release"
     );
     let rec = read(store, &thread, case).await;
@@ -429,14 +731,82 @@ pub async fn release_makes_the_thread_acquirable_at_once<S: LeadStore + ?Sized>(
         "{case}: reason"
     );
     assert_eq!(rec.status, LeadStatus::Sending, "{case}: status");
-    let (_, again) = must_win(store, &thread, T0 + 5, case).await;
-    assert_eq!(again.attempts, 2, "{case}: attempts");
+    let again = must_win(store, &thread, T0 + 5).await;
+    assert_eq!(again.record().attempts, 2, "{case}: attempts");
+}
+
+/// Fields a newer release stored survive an older release's acquire,
+/// checkpoint, error, re-acquire and send.
+pub async fn unknown_fields_survive_every_transition<S: LeadStore + ?Sized>(store: &S) {
+    let case = "unknown_fields";
+    let thread = fresh_thread(case);
+    let written_by_newer = LeadRecord {
+        status: LeadStatus::Error,
+        lock_expires_at: T0,
+        extra: future_fields(),
+        ..sample_record(&thread, T0 - 100)
+    };
+    assert!(
+        put(store, &written_by_newer, Expected::Absent, case).await,
+        "{case}: insert"
+    );
+    let mut lease = must_win(store, &thread, T0).await;
+    assert!(
+        ok(case, "checkpoint", lease.checkpoint(T0 + 1).await),
+        "{case}: checkpoint"
+    );
+    assert!(
+        ok(case, "mark_sent", lease.mark_sent(&sent_mark(T0 + 2)).await),
+        "{case}: mark_sent"
+    );
+    let rec = read(store, &thread, case).await;
+    assert_eq!(rec.status, LeadStatus::Sent, "{case}: sent");
+    assert_eq!(rec.extra, future_fields(), "{case}: unknown fields kept");
+}
+
+/// A store client that retried a write whose first answer was lost sees
+/// its own write refused; reading back exactly what it meant to write, the
+/// caller counts the write as done — for an acquire and for a mark.
+pub async fn a_write_that_already_landed_counts_as_done<S: LeadStore + ?Sized>(store: &S) {
+    let case = "landed_write";
+    let thread = fresh_thread(case);
+    let req = acquire_request(&thread, T0);
+    let first_attempt = lease::rules::acquire(None, &req)
+        .unwrap_or_else(|| panic!("{case}: a first acquire always succeeds"));
+    assert!(
+        put(store, &first_attempt, Expected::Absent, case).await,
+        "{case}: landed"
+    );
+    let mut lease = expect_lease(store, &req).await;
+    assert_eq!(
+        lease.record(),
+        &first_attempt,
+        "{case}: the acquire counts as won"
+    );
+
+    let mark = sent_mark(T0 + 1);
+    let stored = load(store, &thread, case).await;
+    let landed = lease::rules::mark_sent(&stored.record, &req.lease_id, &mark)
+        .unwrap_or_else(|| panic!("{case}: the holder may mark sent"));
+    assert!(
+        put(store, &landed, Expected::Version(stored.version), case).await,
+        "{case}: landed"
+    );
+    assert!(
+        ok(case, "mark_sent", lease.mark_sent(&mark).await),
+        "{case}: the mark counts as done"
+    );
+    assert_eq!(
+        read(store, &thread, case).await,
+        landed,
+        "{case}: written once"
+    );
+    must_lose(store, &thread, T0 + 2, case).await;
 }
 
 /// A history that sets every field (checkpoint, error, re-acquire, sent)
-/// reads back exactly as the reference rules (`MemoryStore`) produce it,
-/// including text that needs escaping and the largest TTL. Returns the
-/// thread so an adapter can also inspect how it stored the record.
+/// reads back exactly as the reference store (`MemoryStore`) holds it.
+/// Returns the thread so an adapter can also inspect how it stored the record.
 pub async fn every_field_round_trips_like_the_reference<S: LeadStore + ?Sized>(
     store: &S,
 ) -> ThreadId {
@@ -484,18 +854,13 @@ pub async fn every_field_round_trips_like_the_reference<S: LeadStore + ?Sized>(
         "{case}: last_reason"
     );
     assert_eq!(
-        stored.message_id.as_deref(),
-        Some(sent.message_id.as_str()),
-        "{case}: message_id"
-    );
-    assert_eq!(
         stored.last_error, None,
         "{case}: mark_sent clears last_error"
     );
     thread
 }
 
-/// The round-trip history on a store of any size.
+/// The round-trip history on a store of any kind.
 async fn replay<S: LeadStore + ?Sized>(
     s: &S,
     first: &AcquireRequest,
@@ -504,62 +869,51 @@ async fn replay<S: LeadStore + ?Sized>(
     sent: &SentMark,
 ) {
     let case = "round_trip";
-    expect_won(s, first).await;
+    let mut lease = expect_lease(s, first).await;
     assert!(
-        ok(
-            case,
-            "checkpoint",
-            s.checkpoint_delivery(&first.lease(), T0 + 2).await
-        ),
+        ok(case, "checkpoint", lease.checkpoint(T0 + 2).await),
         "{case}: checkpoint"
     );
     assert!(
-        ok(
-            case,
-            "mark_error",
-            s.mark_error(&first.lease(), error).await
-        ),
+        ok(case, "mark_error", lease.mark_error(error).await),
         "{case}: mark_error"
     );
-    expect_won(s, second).await;
+    let mut lease = expect_lease(s, second).await;
     assert!(
-        ok(case, "mark_sent", s.mark_sent(&second.lease(), sent).await),
+        ok(case, "mark_sent", lease.mark_sent(sent).await),
         "{case}: mark_sent"
     );
 }
 
-/// Marks for a thread without a record change nothing.
-pub async fn marks_on_a_missing_record_are_refused<S: LeadStore + ?Sized>(store: &S) {
-    let case = "missing_marks";
-    let token = LeaseToken {
-        thread_id: fresh_thread(case),
-        lease_id: LeaseId::random(),
+/// For a store that cannot succeed (no table, unreachable, a value it
+/// refuses): an acquire whose thread, lease id and `reason` carry customer
+/// data fails with an error that quotes none of them. Returns the error for
+/// the adapter's own checks (its code, its wording).
+pub async fn failed_acquire_quotes_no_value<S: LeadStore + ?Sized>(
+    store: &S,
+    reason: &str,
+) -> crate::ports::StoreError {
+    let thread = fresh_thread("secret");
+    let req = AcquireRequest {
+        reason: reason.to_owned(),
+        ..acquire_request(&thread, T0)
     };
-    assert!(
-        !ok(
-            case,
-            "checkpoint",
-            store.checkpoint_delivery(&token, T0).await
-        ),
-        "{case}: checkpoint"
-    );
-    assert!(
-        !ok(
-            case,
-            "mark_sent",
-            store.mark_sent(&token, &sent_mark(T0)).await
-        ),
-        "{case}: mark_sent"
-    );
-    assert!(
-        !ok(case, "release", store.release(&token, T0, "x").await),
-        "{case}: release"
-    );
-    let got = store
-        .get(&token.thread_id)
-        .await
-        .unwrap_or_else(|e| panic!("{case}: get: {e}"));
-    assert_eq!(got, None, "{case}: no record may be created by a mark");
+    let err = match lease::acquire(store, &req, None).await {
+        Err(err) => err,
+        Ok(answer) => panic!("the acquire should fail, got {answer:?}"),
+    };
+    let message = err.to_string();
+    let words = reason.split(|c: char| c.is_whitespace() || c == '\0');
+    for secret in [thread.as_str(), req.lease_id.as_str()]
+        .into_iter()
+        .chain(words)
+    {
+        assert!(
+            secret.is_empty() || !message.contains(secret),
+            "the error quotes a stored value: {message}"
+        );
+    }
+    err
 }
 
 /// `contenders` simultaneous acquires on one thread, `rounds` times (a new
@@ -593,7 +947,13 @@ pub async fn concurrent_acquires_across<S: LeadStore + 'static>(
                 tokio::spawn(async move {
                     let req = acquire_request(&thread, T0);
                     barrier.wait().await;
-                    (req.lease_id.clone(), store.try_acquire(&req).await)
+                    // The won record, or the holder's record for a loser.
+                    let result = match lease::acquire(store.as_ref(), &req, None).await {
+                        Ok(Acquired::Won(lease)) => Ok((true, lease.record().clone())),
+                        Ok(Acquired::Lost(holder)) => Ok((false, holder)),
+                        Err(e) => Err(e),
+                    };
+                    (req.lease_id, result)
                 })
             })
             .collect();
@@ -603,11 +963,10 @@ pub async fn concurrent_acquires_across<S: LeadStore + 'static>(
             let (lease_id, result) = task
                 .await
                 .unwrap_or_else(|e| panic!("concurrent: task panicked: {e}"));
-            match result
-                .unwrap_or_else(|e| panic!("concurrent round {round}: try_acquire failed: {e}"))
+            match result.unwrap_or_else(|e| panic!("concurrent round {round}: acquire failed: {e}"))
             {
-                Acquired::Won(record) => winners.push((lease_id, record)),
-                Acquired::Lost(holder) => losers.push(holder),
+                (true, record) => winners.push((lease_id, record)),
+                (false, holder) => losers.push(holder),
             }
         }
         assert_eq!(
@@ -625,7 +984,7 @@ pub async fn concurrent_acquires_across<S: LeadStore + 'static>(
             record.attempts, 1,
             "concurrent round {round}: one attempt counted"
         );
-        for holder in losers.iter().flatten() {
+        for holder in &losers {
             assert_eq!(
                 holder.lease_id.as_ref(),
                 Some(lease_id),

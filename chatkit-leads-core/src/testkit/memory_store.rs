@@ -1,40 +1,36 @@
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use crate::ids::{LeaseId, ThreadId};
 use crate::ports::{LeadStore, StoreError};
-use crate::record::{AcquireRequest, Acquired, ErrorMark, LeadRecord, LeaseToken, SentMark, rules};
+use crate::record::{Expected, LeadRecord, Version, Versioned};
 
-/// A store operation, for failure injection.
+/// A store primitive, for failure injection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StoreOp {
-    /// `get`.
-    Get,
-    /// `try_acquire`.
-    Acquire,
-    /// `checkpoint_delivery`.
-    Checkpoint,
-    /// `mark_sent`.
-    MarkSent,
-    /// `mark_error`.
-    MarkError,
-    /// `release`.
-    Release,
+    /// `load` (and so `get`).
+    Load,
+    /// `put`.
+    Put,
 }
+
+/// Which writes a hook applies to: those whose new record matches.
+type WriteFilter = Arc<dyn Fn(&LeadRecord) -> bool + Send + Sync>;
 
 #[derive(Default)]
 struct State {
-    records: HashMap<ThreadId, LeadRecord>,
+    records: HashMap<ThreadId, Versioned>,
     fail_on: Option<StoreOp>,
-    steal_lease_on: Option<StoreOp>,
+    steal_before: Option<WriteFilter>,
 }
 
-/// An in-memory [`LeadStore`] applying [`crate::record::rules`] under a mutex.
+/// An in-memory [`LeadStore`]: a map under a mutex, so every `put` is
+/// trivially atomic. The reference store of the conformance suite.
 ///
-/// It can fail an operation or have its lease stolen just before one, to
-/// exercise the workflow's error paths.
+/// It can fail a primitive, or hand the lease to someone else just before a
+/// chosen write, to exercise the workflow's error paths.
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
@@ -52,20 +48,35 @@ impl MemoryStore {
         self.lock().fail_on = op;
     }
 
-    /// Just before the next call of `op`, hands the lease to another holder,
-    /// as if this caller's lease had expired and a second trigger took it.
-    pub fn steal_lease_before(&self, op: StoreOp) {
-        self.lock().steal_lease_on = Some(op);
+    /// Just before the next write whose new record matches `filter`, hands
+    /// the lease to another holder, as if this caller's lease had expired and
+    /// a second trigger took it. For example `|next| next.status ==
+    /// LeadStatus::Sent` steals the lease from under `mark_sent`.
+    pub fn steal_lease_before_write(
+        &self,
+        filter: impl Fn(&LeadRecord) -> bool + Send + Sync + 'static,
+    ) {
+        self.lock().steal_before = Some(Arc::new(filter));
     }
 
-    /// Puts a record in place (test setup).
+    /// Puts a record in place (test setup), as a new version.
     pub fn insert(&self, record: LeadRecord) {
-        self.lock().records.insert(record.thread_id.clone(), record);
+        let mut state = self.lock();
+        let version = state
+            .records
+            .get(&record.thread_id)
+            .map_or(Version::new(1), |stored| stored.version.next());
+        state
+            .records
+            .insert(record.thread_id.clone(), Versioned { record, version });
     }
 
     /// A copy of a thread's record.
     pub fn record(&self, thread_id: &ThreadId) -> Option<LeadRecord> {
-        self.lock().records.get(thread_id).cloned()
+        self.lock()
+            .records
+            .get(thread_id)
+            .map(|stored| stored.record.clone())
     }
 
     /// Number of records.
@@ -84,95 +95,58 @@ impl MemoryStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-
-    /// Applies `change` to the held record under the lock.
-    fn update(
-        &self,
-        op: StoreOp,
-        lease: &LeaseToken,
-        change: impl FnOnce(&LeadRecord) -> Option<LeadRecord>,
-    ) -> Result<bool, StoreError> {
-        let mut state = self.lock();
-        state.check(op)?;
-        let Some(current) = state.records.get(&lease.thread_id) else {
-            return Ok(false);
-        };
-        match change(current) {
-            Some(next) => {
-                state.records.insert(lease.thread_id.clone(), next);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
 }
 
 impl State {
-    fn check(&mut self, op: StoreOp) -> Result<(), StoreError> {
+    fn check(&self, op: StoreOp) -> Result<(), StoreError> {
         if self.fail_on == Some(op) {
             return Err(StoreError::Unavailable(format!(
                 "injected failure on {op:?}"
             )));
         }
-        if self.steal_lease_on == Some(op) {
-            self.steal_lease_on = None;
-            for record in self.records.values_mut() {
-                record.lease_id = Some(LeaseId::random());
+        Ok(())
+    }
+
+    /// Runs the steal hook if `next` is the write it waits for.
+    fn maybe_steal(&mut self, next: &LeadRecord) {
+        if self
+            .steal_before
+            .as_ref()
+            .is_some_and(|filter| filter(next))
+        {
+            self.steal_before = None;
+            if let Some(stored) = self.records.get_mut(&next.thread_id) {
+                stored.record.lease_id = Some(LeaseId::random());
+                stored.version = stored.version.next();
             }
         }
-        Ok(())
     }
 }
 
 #[async_trait]
 impl LeadStore for MemoryStore {
-    async fn get(&self, thread_id: &ThreadId) -> Result<Option<LeadRecord>, StoreError> {
-        let mut state = self.lock();
-        state.check(StoreOp::Get)?;
+    async fn load(&self, thread_id: &ThreadId) -> Result<Option<Versioned>, StoreError> {
+        let state = self.lock();
+        state.check(StoreOp::Load)?;
         Ok(state.records.get(thread_id).cloned())
     }
 
-    async fn try_acquire(&self, request: &AcquireRequest) -> Result<Acquired, StoreError> {
+    async fn put(&self, record: &LeadRecord, expected: Expected) -> Result<bool, StoreError> {
         let mut state = self.lock();
-        state.check(StoreOp::Acquire)?;
-        let existing = state.records.get(&request.thread_id);
-        Ok(match rules::acquire(existing, request) {
-            Some(next) => {
-                state
-                    .records
-                    .insert(request.thread_id.clone(), next.clone());
-                Acquired::Won(next)
-            }
-            None => Acquired::Lost(existing.cloned()),
-        })
-    }
-
-    async fn checkpoint_delivery(&self, lease: &LeaseToken, now: i64) -> Result<bool, StoreError> {
-        self.update(StoreOp::Checkpoint, lease, |r| {
-            rules::checkpoint(r, &lease.lease_id, now)
-        })
-    }
-
-    async fn mark_sent(&self, lease: &LeaseToken, mark: &SentMark) -> Result<bool, StoreError> {
-        self.update(StoreOp::MarkSent, lease, |r| {
-            rules::mark_sent(r, &lease.lease_id, mark)
-        })
-    }
-
-    async fn mark_error(&self, lease: &LeaseToken, mark: &ErrorMark) -> Result<bool, StoreError> {
-        self.update(StoreOp::MarkError, lease, |r| {
-            rules::mark_error(r, &lease.lease_id, mark)
-        })
-    }
-
-    async fn release(
-        &self,
-        lease: &LeaseToken,
-        now: i64,
-        reason: &str,
-    ) -> Result<bool, StoreError> {
-        self.update(StoreOp::Release, lease, |r| {
-            rules::release(r, &lease.lease_id, now, reason)
-        })
+        state.check(StoreOp::Put)?;
+        state.maybe_steal(record);
+        let current = state.records.get(&record.thread_id).map(|s| s.version);
+        let matches = match expected {
+            Expected::Absent => current.is_none(),
+            Expected::Version(version) => current == Some(version),
+        };
+        if matches {
+            let stored = Versioned {
+                record: record.clone(),
+                version: expected.next_version(),
+            };
+            state.records.insert(record.thread_id.clone(), stored);
+        }
+        Ok(matches)
     }
 }

@@ -55,7 +55,7 @@ async fn unknown_path_is_404_with_json() {
 #[tokio::test]
 async fn healthz_is_always_ok() {
     let h = Harness::new();
-    h.store.fail_on(Some(StoreOp::Get));
+    h.store.fail_on(Some(StoreOp::Load));
     let answer = h.get("/healthz").await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json, serde_json::json!({"ok": true}));
@@ -67,7 +67,7 @@ async fn readyz_is_ok_when_the_store_answers_and_503_when_it_fails() {
     let ready = h.get("/readyz").await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.json, serde_json::json!({"ok": true}));
-    h.store.fail_on(Some(StoreOp::Get));
+    h.store.fail_on(Some(StoreOp::Load));
     let down = h.get("/readyz").await;
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(down.json["error"], "lead store unavailable");

@@ -173,7 +173,7 @@ async fn chatkit_failure_is_502_and_leaves_no_blocking_record() {
 #[tokio::test]
 async fn store_failure_is_503_with_json() {
     let h = Harness::new();
-    h.store.fail_on(Some(StoreOp::Get));
+    h.store.fail_on(Some(StoreOp::Load));
     let answer = h
         .post("/lead", lead_body("cthr_fx_en_truck_seats", "idle"))
         .await;

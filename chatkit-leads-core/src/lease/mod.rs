@@ -1,0 +1,297 @@
+//! The send lease (SPEC §7): the state machine in [`rules`], applied to any
+//! [`LeadStore`] by compare-and-set.
+//!
+//! ```text
+//!            acquire (no record, or not sent and lock expired)
+//!   (none) ─────────────────────────────▶ sending ──mark_sent──▶ sent (final)
+//!                                          │  ▲ │
+//!                     mark_error (cooldown)│  │ │release (lock expires now)
+//!                                          ▼  │ ▼
+//!                                         error ─ acquire after the cooldown
+//! ```
+//!
+//! A store only offers "read with version" and "write if the version is
+//! unchanged" ([`LeadStore::load`], [`LeadStore::put`]). Every transition
+//! here reads (or reuses) a versioned record, asks [`rules`] for the next
+//! record and writes it with the version it read as precondition. When the
+//! write is refused somebody else wrote in between: the record is read again
+//! and the rule decided again, so two callers can never both act on the
+//! same version — the guarantee the seed got from one conditional
+//! `UpdateItem` per transition, now the same for every store.
+//!
+//! A refused write whose record reads back exactly as this caller meant to
+//! write it was this caller's own (a store client retried a write whose
+//! first answer was lost): it counts as done.
+
+pub mod rules;
+
+use std::fmt;
+
+use crate::ids::{LeaseId, ThreadId};
+use crate::ports::{LeadStore, StoreError};
+use crate::record::{Expected, LeadRecord, PutOutcome, Versioned};
+
+/// How often a transition re-reads and re-decides after losing a
+/// compare-and-set before it gives up with [`StoreError::Unavailable`].
+/// Each retry means another caller wrote the same record meanwhile; after
+/// one retry the rules normally refuse (someone else holds the lease).
+const MAX_ROUNDS: usize = 8;
+
+/// Everything one acquire needs; computed by the workflow from its
+/// [`crate::LeasePolicy`] so the rules stay policy-free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcquireRequest {
+    /// The thread to lease.
+    pub thread_id: ThreadId,
+    /// The new holder.
+    pub lease_id: LeaseId,
+    /// Current time.
+    pub now: i64,
+    /// `now + lease duration`.
+    pub lock_expires_at: i64,
+    /// `now + record TTL`.
+    pub ttl: i64,
+    /// The trigger, stored as `last_reason`.
+    pub reason: String,
+}
+
+impl AcquireRequest {
+    /// The token the caller holds if this acquire wins.
+    pub fn lease(&self) -> LeaseToken {
+        LeaseToken {
+            thread_id: self.thread_id.clone(),
+            lease_id: self.lease_id.clone(),
+        }
+    }
+}
+
+/// Who may change a leased record: the thread and the lease holder's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseToken {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// The holder.
+    pub lease_id: LeaseId,
+}
+
+/// Success of a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMark {
+    /// Current time (becomes `sent_at`).
+    pub now: i64,
+    /// Mail provider's message id.
+    pub message_id: String,
+    /// `now + record TTL`.
+    pub ttl: i64,
+}
+
+/// Failure of a send attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorMark {
+    /// Current time.
+    pub now: i64,
+    /// End of the cooldown (becomes `lock_expires_at`).
+    pub retry_at: i64,
+    /// What failed; cut to [`crate::record::MAX_LAST_ERROR_CHARS`].
+    pub error: String,
+    /// True when the mailer certainly did not accept the message, so the
+    /// delivery checkpoint is cleared and the next attempt is not a duplicate.
+    pub clear_delivery: bool,
+}
+
+/// The answer to an acquire.
+pub enum Acquired<'s, S: ?Sized> {
+    /// The caller holds the lease.
+    Won(Lease<'s, S>),
+    /// The thread is sent, leased by someone else or cooling down: the
+    /// record that says so.
+    Lost(LeadRecord),
+}
+
+/// Takes the send lease on `store` iff the thread has no record, or its
+/// record is not `sent` and its lock has expired.
+///
+/// `seen` is the record as the caller last read it (`None`: it read none),
+/// typically from its fast-path check; passing it saves a read when nothing
+/// changed since. A stale `seen` costs one more round trip, never
+/// correctness: the write is conditional on it, and a refusal is only ever
+/// decided on a record read for this call.
+///
+/// # Errors
+/// [`StoreError`] when the store fails, when the stored record is
+/// unreadable (an unknown status is never taken over), or after
+/// eight lost compare-and-sets in a row.
+pub async fn acquire<'s, S: LeadStore + ?Sized>(
+    store: &'s S,
+    request: &AcquireRequest,
+    seen: Option<Versioned>,
+) -> Result<Acquired<'s, S>, StoreError> {
+    let mut current = seen;
+    let mut fresh = false;
+    for _ in 0..MAX_ROUNDS {
+        let Some(next) = rules::acquire(current.as_ref().map(|v| &v.record), request) else {
+            if let (true, Some(holder)) = (fresh, current) {
+                return Ok(Acquired::Lost(holder.record));
+            }
+            // Refused on the caller's snapshot: decide again on a fresh read.
+            current = store.load(&request.thread_id).await?;
+            fresh = true;
+            continue;
+        };
+        let expected = Expected::of(current.as_ref());
+        match write(store, &request.thread_id, next, expected).await? {
+            Written::Done(stored) => {
+                return Ok(Acquired::Won(Lease {
+                    store,
+                    lease_id: request.lease_id.clone(),
+                    current: stored,
+                }));
+            }
+            Written::Refused(now_stored) => {
+                current = now_stored;
+                fresh = true;
+            }
+        }
+    }
+    Err(contended())
+}
+
+/// A won lease: the record as this holder last wrote it, and the marks only
+/// the holder may make. Each mark is one conditional write when nobody else
+/// touched the record; `Ok(false)` means the lease was lost (it expired and
+/// another caller took the thread) and nothing was changed.
+pub struct Lease<'s, S: ?Sized> {
+    store: &'s S,
+    lease_id: LeaseId,
+    current: Versioned,
+}
+
+impl<S: LeadStore + ?Sized> Lease<'_, S> {
+    /// The record as this holder last wrote (or read) it.
+    pub fn record(&self) -> &LeadRecord {
+        &self.current.record
+    }
+
+    /// The holder's token.
+    pub fn token(&self) -> LeaseToken {
+        LeaseToken {
+            thread_id: self.current.record.thread_id.clone(),
+            lease_id: self.lease_id.clone(),
+        }
+    }
+
+    /// Sets `delivery_started_at` just before the mailer is called.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    pub async fn checkpoint(&mut self, now: i64) -> Result<bool, StoreError> {
+        let id = self.lease_id.clone();
+        self.transition(|r| rules::checkpoint(r, &id, now)).await
+    }
+
+    /// Marks the thread `sent` (final).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    pub async fn mark_sent(&mut self, mark: &SentMark) -> Result<bool, StoreError> {
+        let id = self.lease_id.clone();
+        self.transition(|r| rules::mark_sent(r, &id, mark)).await
+    }
+
+    /// Marks the attempt failed; the lock becomes the cooldown.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    pub async fn mark_error(&mut self, mark: &ErrorMark) -> Result<bool, StoreError> {
+        let id = self.lease_id.clone();
+        self.transition(|r| rules::mark_error(r, &id, mark)).await
+    }
+
+    /// Gives the lease back before delivery (`lock_expires_at = now`).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    pub async fn release(&mut self, now: i64, reason: &str) -> Result<bool, StoreError> {
+        let id = self.lease_id.clone();
+        self.transition(|r| rules::release(r, &id, now, reason))
+            .await
+    }
+
+    /// Applies `rule` to the record by compare-and-set, re-deciding on the
+    /// fresh record when another writer got in between.
+    async fn transition(
+        &mut self,
+        rule: impl Fn(&LeadRecord) -> Option<LeadRecord>,
+    ) -> Result<bool, StoreError> {
+        let thread_id = self.current.record.thread_id.clone();
+        for _ in 0..MAX_ROUNDS {
+            let Some(next) = rule(&self.current.record) else {
+                return Ok(false);
+            };
+            let expected = Expected::Version(self.current.version);
+            match write(self.store, &thread_id, next, expected).await? {
+                Written::Done(stored) => {
+                    self.current = stored;
+                    return Ok(true);
+                }
+                Written::Refused(Some(stored)) => self.current = stored,
+                // The record is gone (deleted after its TTL): nothing to hold.
+                Written::Refused(None) => return Ok(false),
+            }
+        }
+        Err(contended())
+    }
+}
+
+impl<S: ?Sized> fmt::Debug for Acquired<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Won(lease) => f.debug_tuple("Won").field(lease).finish(),
+            Self::Lost(holder) => f.debug_tuple("Lost").field(holder).finish(),
+        }
+    }
+}
+
+impl<S: ?Sized> fmt::Debug for Lease<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lease")
+            .field("lease_id", &self.lease_id)
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of one conditional write.
+enum Written {
+    /// Stored; the record and its new version.
+    Done(Versioned),
+    /// Somebody else wrote first; the record as it is now.
+    Refused(Option<Versioned>),
+}
+
+/// Writes `next` under `expected`; on a refusal takes the record as it is
+/// now and recognises this caller's own earlier (retried) write.
+async fn write<S: LeadStore + ?Sized>(
+    store: &S,
+    thread_id: &ThreadId,
+    next: LeadRecord,
+    expected: Expected,
+) -> Result<Written, StoreError> {
+    Ok(match store.put_or_load(&next, expected).await? {
+        PutOutcome::Written(version) => Written::Done(Versioned {
+            record: next,
+            version,
+        }),
+        PutOutcome::Refused(Some(stored)) if stored.record == next => {
+            tracing::debug!(%thread_id, "a refused write found its own earlier attempt stored");
+            Written::Done(*stored)
+        }
+        PutOutcome::Refused(other) => Written::Refused(other.map(|stored| *stored)),
+    })
+}
+
+fn contended() -> StoreError {
+    StoreError::Unavailable(format!(
+        "the record kept changing under {MAX_ROUNDS} compare-and-set attempts"
+    ))
+}
