@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Load test of the server binary (release build) on this machine:
+#   0. GET /healthz, the HTTP ceiling of this server on this machine;
 #   1. POST /lead on the `already_sent` fast path (SQLite store);
 #   2. POST /session against the local OpenAI fake.
+# Absolute rates move several-fold with the shared machine's load: compare
+# the fast path as a share of /healthz in the same run.
+#
+# BIN_DIR=<dir> uses the binaries in <dir> instead of building this
+# checkout (to compare two builds with the same script).
 # Installs wrk (Debian package) when missing. Traffic stays on 127.0.0.1;
 # every run is bounded by DURATION. Results go to stdout; copy them into
 # docs/performance.md with the machine and date.
@@ -16,8 +22,12 @@ if ! command -v wrk >/dev/null; then
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
 
-cargo build --release --locked -p chatkit-leads-server -p chatkit-leads-openai-fake
-bin="${CARGO_TARGET_DIR:-target}/release"
+if [[ -n "${BIN_DIR:-}" ]]; then
+  bin="$BIN_DIR"
+else
+  cargo build --release --locked -p chatkit-leads-server -p chatkit-leads-openai-fake
+  bin="${CARGO_TARGET_DIR:-target}/release"
+fi
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -44,6 +54,9 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && 
 
 lead='{"threadId":"cthr_fx_en_truck_seats","reason":"idle"}'
 echo "priming: $(curl -s -X POST "http://127.0.0.1:$port/lead" -d "$lead")"
+
+echo "== GET /healthz (the ceiling), $CONNECTIONS connections, $DURATION"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$port/healthz"
 
 echo "== POST /lead (already_sent fast path), $CONNECTIONS connections, $DURATION"
 BODY="$lead" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
