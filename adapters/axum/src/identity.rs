@@ -9,6 +9,7 @@
 //! every request uses the verified cookie instead of the body's `user`.
 
 use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -123,6 +124,29 @@ impl SameSite {
     }
 }
 
+/// A `SameSite` setting that is not `lax`, `strict` or `none`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("SameSite must be lax, strict or none")]
+pub struct UnknownSameSite;
+
+impl FromStr for SameSite {
+    type Err = UnknownSameSite;
+
+    /// `lax`, `strict` or `none`, in any case (as a setting spells it).
+    ///
+    /// ```
+    /// use chatkit_leads_axum::SameSite;
+    /// assert_eq!("None".parse(), Ok(SameSite::None));
+    /// assert!("sometimes".parse::<SameSite>().is_err());
+    /// ```
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        [Self::Lax, Self::Strict, Self::None]
+            .into_iter()
+            .find(|mode| mode.as_str().eq_ignore_ascii_case(raw.trim()))
+            .ok_or(UnknownSameSite)
+    }
+}
+
 /// How the router decides the ChatKit `user` of a request.
 ///
 /// The examples use [`UserIdentity::signed_cookie`]: it is the safer mode,
@@ -175,6 +199,24 @@ impl UserIdentity {
             max_age: DEFAULT_COOKIE_MAX_AGE,
             same_site: SameSite::Lax,
         }
+    }
+
+    /// The cookie's `SameSite` attribute (signed-cookie mode; a no-op for
+    /// [`UserIdentity::TrustBrowser`]). `SameSite::None` needs `secure`,
+    /// which [`UserIdentity::signed_cookie`] sets.
+    ///
+    /// ```
+    /// use chatkit_leads_axum::{CookieKey, SameSite, UserIdentity};
+    /// let key = CookieKey::new([1u8; 32]).unwrap();
+    /// let identity = UserIdentity::signed_cookie(key).with_same_site(SameSite::None);
+    /// assert!(matches!(identity, UserIdentity::SignedCookie { same_site: SameSite::None, .. }));
+    /// ```
+    #[must_use]
+    pub fn with_same_site(mut self, value: SameSite) -> Self {
+        if let Self::SignedCookie { same_site, .. } = &mut self {
+            *same_site = value;
+        }
+        self
     }
 
     /// [`UserIdentity::signed_cookie`] when a key is given, else

@@ -95,7 +95,7 @@ use tracing::{Level, Span, info_span};
 use crate::handlers::AppState;
 pub use crate::identity::{
     CookieKey, DEFAULT_COOKIE_MAX_AGE, DEFAULT_COOKIE_NAME, IdentityError, KeyError, SameSite,
-    UserIdentity,
+    UnknownSameSite, UserIdentity,
 };
 
 /// The body limit of both endpoints unless configured (SPEC §3): 16 KiB.

@@ -155,7 +155,7 @@ fn identity(settings: &Settings) -> anyhow::Result<UserIdentity> {
             CookieKey::new(random_key()).context("random cookie key")?
         }
     };
-    Ok(UserIdentity::signed_cookie(key))
+    Ok(UserIdentity::signed_cookie(key).with_same_site(settings.leads_cookie_samesite))
 }
 
 /// 32 random bytes from two v4 UUIDs (the OS random source).

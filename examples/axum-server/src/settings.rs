@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chatkit_leads_axum::{SameSite, UnknownSameSite};
 use clap::Parser;
 
 /// The chatkit-leads server: mints ChatKit sessions and turns finished chats
@@ -69,6 +70,12 @@ pub struct Settings {
     /// key is made at start-up (cookies then last until a restart).
     #[arg(long, env = "LEADS_COOKIE_KEY", hide_env_values = true)]
     pub leads_cookie_key: Option<String>,
+
+    /// `SameSite` of the user cookie: `lax` (default) when the page and this
+    /// server share a site (`www.shop.example`, `leads.shop.example`);
+    /// `none` when the page lives on another site (the cookie is `Secure`).
+    #[arg(long, env = "LEADS_COOKIE_SAMESITE", default_value = "lax", value_parser = parse_same_site)]
+    pub leads_cookie_samesite: SameSite,
 
     /// Trust the browser's `user` instead of a signed cookie (the seed's
     /// behaviour; not recommended).
@@ -140,4 +147,8 @@ impl Settings {
             .map(str::to_owned)
             .collect()
     }
+}
+
+fn parse_same_site(raw: &str) -> Result<SameSite, String> {
+    raw.parse().map_err(|e: UnknownSameSite| e.to_string())
 }

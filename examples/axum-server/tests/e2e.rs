@@ -147,8 +147,8 @@ async fn session_returns_the_fakes_secret_and_sends_the_state_variables() {
         .unwrap_or_default()
         .to_owned();
     assert!(
-        cookie.contains("HttpOnly"),
-        "signed user cookie issued: {cookie}"
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "signed user cookie issued, same-site by default: {cookie}"
     );
     let body: Value = response.json().await.expect("json");
     assert!(
@@ -417,6 +417,19 @@ fn missing_live_settings_fail_at_start_naming_the_variable() {
         .output()
         .expect("run");
     assert!(String::from_utf8_lossy(&output.stderr).contains("CHATKIT_WORKFLOW_ID"));
+
+    let output = std::process::Command::new(binary())
+        .env_clear()
+        .env("LEADS_COOKIE_SAMESITE", "sometimes")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("SAMESITE") || stderr.contains("samesite"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("lax, strict or none"), "{stderr}");
 }
 
 #[test]
@@ -439,6 +452,7 @@ fn help_lists_every_setting() {
         "LEADS_MAILER",
         "LEADS_SHOP_CONFIG",
         "LEADS_COOKIE_KEY",
+        "LEADS_COOKIE_SAMESITE",
     ] {
         assert!(help.contains(name), "--help must list {name}");
     }

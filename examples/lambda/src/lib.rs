@@ -104,11 +104,7 @@ pub async fn build_router(settings: &Settings, aws: &SdkConfig) -> anyhow::Resul
         (Identity::SignedCookie { same_site, .. }, Some(key)) => {
             let key = CookieKey::from_base64(key)
                 .context("LEADS_COOKIE_KEY must be base64 of at least 32 bytes")?;
-            let mut identity = UserIdentity::signed_cookie(key);
-            if let UserIdentity::SignedCookie { same_site: s, .. } = &mut identity {
-                *s = *same_site;
-            }
-            identity
+            UserIdentity::signed_cookie(key).with_same_site(*same_site)
         }
         _ => UserIdentity::TrustBrowser,
     };

@@ -139,13 +139,10 @@ impl Settings {
                 // site than the shop's page: only `SameSite=None` cookies
                 // travel with its cross-site `fetch`.
                 None => Some(SameSite::None),
-                Some(v) if v.eq_ignore_ascii_case("none") => Some(SameSite::None),
-                Some(v) if v.eq_ignore_ascii_case("lax") => Some(SameSite::Lax),
-                Some(v) if v.eq_ignore_ascii_case("strict") => Some(SameSite::Strict),
-                Some(_) => {
+                Some(raw) => raw.parse().ok().or_else(|| {
                     problems.invalid("LEADS_COOKIE_SAMESITE must be none, lax or strict");
                     None
-                }
+                }),
             };
             let key = problems.secret_or(
                 &get,
