@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (the README names it; .ci/run calls it).
 # Starts the local services the tests need — a real SMTP server's Python
-# package, a throwaway PostgreSQL cluster, moto for DynamoDB and SES v2 —
-# runs every test in the workspace, and stops the services again, however
-# the script ends.
+# package, a throwaway PostgreSQL cluster, moto for DynamoDB and SES v2,
+# Debian's Chromium and the browser package's npm dev dependencies — runs
+# every test in the workspace and the browser tests, and stops the services
+# again, however the script ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,5 +80,25 @@ if [[ -z "${TEST_AWS_ENDPOINT_URL:-}" ]]; then
     echo "moto $MOTO_VERSION (DynamoDB, SES v2) at $TEST_AWS_ENDPOINT_URL" >&2
 fi
 
+# --- Browser: Debian's Chromium and the browser package's dev dependencies --
+# The browser tests (adapters/browser/test) drive Debian's Chromium with
+# playwright-core; CHROMIUM may point at another build.
+if [[ -z "${CHROMIUM:-}" && ! -x /usr/bin/chromium ]]; then
+    if [[ "$(id -u)" -eq 0 ]]; then
+        echo "installing chromium (Debian package)" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "Chromium is missing: sudo apt-get install -y chromium (or set CHROMIUM=/path/to/chromium)" >&2
+        exit 1
+    fi
+fi
+(cd adapters/browser && npm ci --no-audit --no-fund --loglevel=error)
+
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+
+# The browser tests start the server and OpenAI fake binaries just built.
+cargo build --locked -p chatkit-leads-server -p chatkit-leads-openai-fake
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+(cd adapters/browser && node --test --test-concurrency=1 test/*.test.mjs)

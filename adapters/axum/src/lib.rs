@@ -9,6 +9,7 @@
 //! | `POST /lead` | the workflow's outcome (`{ok, sent, reason, …}`); 400 bad JSON / thread id (before any I/O); 404 unknown thread; 5xx `{error}` |
 //! | `GET /healthz` | always `{"ok":true}` |
 //! | `GET /readyz` | `{"ok":true}` when the lead store answers, else 503 |
+//! | `GET /chatkit-leads.js`, `GET /chatkit-leads.mjs` | the browser script ([`script`]; `ETag`, cached a day; [`LeadsRouter::browser_script`] turns it off) |
 //!
 //! Every error is JSON `{"error": "…"}`: 413 past the body limit (16 KiB by
 //! default), 405 for another method on these paths, 404 for other paths.
@@ -75,6 +76,7 @@
 
 mod handlers;
 mod identity;
+pub mod script;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,6 +135,7 @@ pub struct LeadsRouter<C, S, M, Z, K> {
     cors_origins: Vec<String>,
     body_limit: usize,
     identity: UserIdentity,
+    browser_script: bool,
 }
 
 impl<C, S, M, Z, K> LeadsRouter<C, S, M, Z, K>
@@ -152,6 +155,7 @@ where
             cors_origins: Vec::new(),
             body_limit: DEFAULT_BODY_LIMIT,
             identity: UserIdentity::default(),
+            browser_script: true,
         }
     }
 
@@ -186,6 +190,14 @@ where
     /// unless set; the examples use [`UserIdentity::signed_cookie`]).
     pub fn identity(mut self, identity: UserIdentity) -> Self {
         self.identity = identity;
+        self
+    }
+
+    /// Whether the router serves the browser script, `GET /chatkit-leads.js`
+    /// and `GET /chatkit-leads.mjs` ([`script`]; on by default). Turn it off
+    /// when the shop serves the file from its own site or a CDN.
+    pub fn browser_script(mut self, serve: bool) -> Self {
+        self.browser_script = serve;
         self
     }
 
@@ -228,6 +240,11 @@ where
         let router = match cors {
             Some(cors) => router.layer(cors),
             None => router,
+        };
+        let router = if self.browser_script {
+            router.merge(script::routes())
+        } else {
+            router
         };
         // `Router::layer` wraps what is already there, so the last layer is
         // the outermost: ids are fixed first, then the span opens, then the

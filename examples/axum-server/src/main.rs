@@ -106,7 +106,16 @@ async fn build(settings: &Settings) -> anyhow::Result<axum::Router> {
             info!(threads = ?preview::sample_ids(), "bundled sample threads (POST /lead {{\"threadId\": …}})");
         }
     }
-    router.build().context("ALLOWED_ORIGINS / LEADS_COOKIE_KEY")
+    let app = router
+        .build()
+        .context("ALLOWED_ORIGINS / LEADS_COOKIE_KEY")?;
+    Ok(match mode {
+        Mode::Live { .. } => app,
+        Mode::Preview => {
+            info!("demo page: GET /demo");
+            app.merge(preview::demo_routes())
+        }
+    })
 }
 
 fn envelope(settings: &Settings, mode: &Mode, shop_name: &str) -> anyhow::Result<Envelope> {

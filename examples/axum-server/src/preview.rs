@@ -2,8 +2,17 @@
 //! the core's in-memory ChatKit, so a newcomer sees a real lead email
 //! without an OpenAI account.
 
+use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
 use chatkit_leads_core::chatkit::{Thread, ThreadItem};
 use chatkit_leads_core::testkit::ScriptedChatKit;
+
+/// The demo page: a stand-in ChatKit element wired to the served
+/// `chatkit-leads.js`, the wiring a shop copies.
+const DEMO_PAGE: &str = include_str!("../assets/demo.html");
+/// The stand-in `<openai-chatkit>` element (also used by the browser tests).
+const STAND_IN: &str = include_str!("../assets/stand-in.js");
 
 /// `(thread.json, items.json)` of each bundled sample.
 const SAMPLES: [(&str, &str); 6] = [
@@ -51,4 +60,23 @@ pub fn sample_ids() -> Vec<String> {
         .filter_map(|(thread, _)| serde_json::from_str::<Thread>(thread).ok())
         .map(|t| t.id.to_string())
         .collect()
+}
+
+/// `GET /demo` and the stand-in element it uses. The page lists the sample
+/// threads; their ids are `[A-Za-z0-9_-]`, safe in HTML as they are.
+pub fn demo_routes() -> Router {
+    let options: String = sample_ids()
+        .iter()
+        .map(|id| format!("<option value=\"{id}\">{id}</option>"))
+        .collect();
+    let page = DEMO_PAGE.replace("{{SAMPLES}}", &options);
+    Router::new()
+        .route(
+            "/demo",
+            get(move || async move { ([(CONTENT_TYPE, "text/html; charset=utf-8")], page) }),
+        )
+        .route(
+            "/demo/stand-in.js",
+            get(|| async { ([(CONTENT_TYPE, "text/javascript; charset=utf-8")], STAND_IN) }),
+        )
 }
