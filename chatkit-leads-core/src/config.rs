@@ -67,6 +67,10 @@ pub struct LeadConfig {
     pub duplicates: DuplicatePolicy,
     /// Answer `not_idle` while the newest item is younger than this (off by default).
     pub quiet_period: Option<Duration>,
+    /// After a trigger that found nothing to send (no customer message, no
+    /// contact, not ready), when the sweeper looks at the thread again
+    /// (default 600 s).
+    pub recheck_after: Duration,
     /// Summary timeout; must be shorter than the lease (default 45 s).
     pub summary_timeout: Duration,
     /// Most item pages fetched per thread (default 20, as the seed).
@@ -90,6 +94,7 @@ impl LeadConfig {
             readiness: ReadinessPolicy::default(),
             duplicates: DuplicatePolicy::default(),
             quiet_period: None,
+            recheck_after: Duration::from_secs(600),
             summary_timeout: Duration::from_secs(45),
             max_item_pages: 20,
             transcript_budget: TranscriptBudget::default(),

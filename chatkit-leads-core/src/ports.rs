@@ -142,6 +142,48 @@ pub trait LeadStore: Send + Sync {
     async fn get(&self, thread_id: &ThreadId) -> Result<Option<LeadRecord>, StoreError> {
         Ok(self.load(thread_id).await?.map(|stored| stored.record))
     }
+
+    /// Records due for a look at `now` (`due_at <= now`), earliest first, at
+    /// most `limit`: the sweeper's work list. It may come from an index that
+    /// lags a moment behind writes; the sweeper re-reads every record before
+    /// acting, and the lease decides.
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<LeadRecord>, StoreError>;
+
+    /// Remembers that `user` had a session minted at `now` (a later time
+    /// wins over an earlier one), until `expires_at`. The sweeper lists the
+    /// threads of remembered users, which finds chats whose page never sent
+    /// a trigger.
+    async fn touch_user(&self, user: &UserId, now: i64, expires_at: i64) -> Result<(), StoreError>;
+
+    /// Users whose threads are worth listing: last seen within `[since,
+    /// quiet_before]` and not listed since; earliest first, at most `limit`.
+    async fn users_to_list(
+        &self,
+        since: i64,
+        quiet_before: i64,
+        limit: usize,
+    ) -> Result<Vec<SeenUser>, StoreError>;
+
+    /// Marks `user` as listed for its session at `seen_at`: it comes back in
+    /// [`users_to_list`](Self::users_to_list) only after a later session.
+    async fn mark_listed(&self, user: &UserId, seen_at: i64) -> Result<(), StoreError>;
+
+    /// Readiness: the store answers. Provided as a read of a thread no one
+    /// has; stores with a cheaper check override it.
+    async fn ping(&self) -> Result<(), StoreError> {
+        let probe = ThreadId::parse("cthr_readyz_probe")
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.load(&probe).await.map(drop)
+    }
+}
+
+/// A user the store remembers, and when it last had a session minted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenUser {
+    /// The ChatKit `user` (server-bound, or as the browser sent it).
+    pub user: UserId,
+    /// Unix seconds of its latest session.
+    pub last_seen_at: i64,
 }
 
 /// The mail provider did not take the message.
@@ -294,6 +336,26 @@ impl<T: LeadStore + ?Sized> LeadStore for Arc<T> {
         expected: Expected,
     ) -> Result<PutOutcome, StoreError> {
         (**self).put_or_load(record, expected).await
+    }
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
+        (**self).due(now, limit).await
+    }
+    async fn touch_user(&self, user: &UserId, now: i64, expires_at: i64) -> Result<(), StoreError> {
+        (**self).touch_user(user, now, expires_at).await
+    }
+    async fn users_to_list(
+        &self,
+        since: i64,
+        quiet_before: i64,
+        limit: usize,
+    ) -> Result<Vec<SeenUser>, StoreError> {
+        (**self).users_to_list(since, quiet_before, limit).await
+    }
+    async fn mark_listed(&self, user: &UserId, seen_at: i64) -> Result<(), StoreError> {
+        (**self).mark_listed(user, seen_at).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        (**self).ping().await
     }
 }
 

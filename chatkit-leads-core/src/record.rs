@@ -27,6 +27,10 @@ pub const MAX_LAST_ERROR_CHARS: usize = 500;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LeadStatus {
+    /// Seen but never leased: a trigger or the sweeper found the thread not
+    /// ready to send yet (no customer message, no contact, still active),
+    /// and the sweeper looks again at `due_at`.
+    Pending,
     /// A caller holds (or held) the send lease.
     Sending,
     /// The email went out; final.
@@ -36,9 +40,10 @@ pub enum LeadStatus {
 }
 
 impl LeadStatus {
-    /// `sending`, `sent` or `error`, as stored.
+    /// `pending`, `sending`, `sent` or `error`, as stored.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Pending => "pending",
             Self::Sending => "sending",
             Self::Sent => "sent",
             Self::Error => "error",
@@ -48,6 +53,7 @@ impl LeadStatus {
     /// Parses a stored status.
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
+            "pending" => Some(Self::Pending),
             "sending" => Some(Self::Sending),
             "sent" => Some(Self::Sent),
             "error" => Some(Self::Error),
@@ -106,6 +112,16 @@ pub struct LeadRecord {
         with = "codec::optional_seconds"
     )]
     pub delivery_started_at: Option<i64>,
+    /// When the sweeper should look at the thread again; unset when nothing
+    /// is left to do (sent, or past the sweep horizon). Every transition
+    /// keeps it: a lease is due at its expiry (its holder may die), a failed
+    /// attempt at the end of its cooldown.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "codec::optional_seconds"
+    )]
+    pub due_at: Option<i64>,
     /// Fields this version does not know, kept as read and written back
     /// unchanged, so an instance that is one release behind never erases
     /// what a newer one recorded (rolling upgrades).

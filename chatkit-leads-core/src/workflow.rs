@@ -23,7 +23,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::chatkit::{Page, PageRequest, Thread, ThreadItem};
 use crate::config::{ConfigError, DuplicatePolicy, LeadConfig, ReadinessPolicy};
 use crate::contact::{Contact, EmailAddress, Phone};
-use crate::email::{self, Diagnostics, LeadEmailInput, PossibleDuplicate};
+use crate::email::{self, Diagnostics, LeadEmailInput, OutgoingEmail, PossibleDuplicate, Resend};
 use crate::ids::LeaseId;
 use crate::lease::rules::{self, Blocker};
 use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, SentMark};
@@ -60,16 +60,18 @@ pub struct LeadWorkflow<C, S, M, Z, K> {
 }
 
 /// A fetched and normalised thread.
-struct FetchedThread {
-    thread: Thread,
-    transcript: Transcript,
-    truncated_after_pages: Option<u32>,
+pub(crate) struct FetchedThread {
+    pub(crate) thread: Thread,
+    /// How many items the thread has (up to the page cap).
+    pub(crate) items: usize,
+    pub(crate) transcript: Transcript,
+    pub(crate) truncated_after_pages: Option<u32>,
 }
 
 /// What the summary step produced.
-struct SummaryResult {
-    summary: Option<LeadSummary>,
-    failure: Option<String>,
+pub(crate) struct SummaryResult {
+    pub(crate) summary: Option<LeadSummary>,
+    pub(crate) failure: Option<String>,
 }
 
 impl<C, S, M, Z, K> LeadWorkflow<C, S, M, Z, K>
@@ -108,6 +110,16 @@ where
     /// Runs the workflow for one trigger. Every non-error answer is a typed
     /// [`LeadOutcome`]; errors leave the record so that a later trigger retries.
     pub async fn process(&self, request: &LeadRequest) -> Result<LeadOutcome, LeadError> {
+        self.process_with(request, self.config.quiet_period).await
+    }
+
+    /// [`LeadWorkflow::process`] with `quiet` as the quiet period (the
+    /// sweeper asks for its own).
+    pub(crate) async fn process_with(
+        &self,
+        request: &LeadRequest,
+        quiet: Option<Duration>,
+    ) -> Result<LeadOutcome, LeadError> {
         let span = info_span!(
             "lead",
             thread_id = %request.thread_id,
@@ -115,7 +127,7 @@ where
         );
         async {
             let started = Instant::now();
-            let result = self.run(request).await;
+            let result = self.run_with(request, quiet).await;
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             match &result {
                 Ok(outcome) => info!(
@@ -132,27 +144,51 @@ where
         .await
     }
 
-    async fn run(&self, request: &LeadRequest) -> Result<LeadOutcome, LeadError> {
+    /// The workflow with `quiet` as the quiet period.
+    async fn run_with(
+        &self,
+        request: &LeadRequest,
+        quiet: Option<Duration>,
+    ) -> Result<LeadOutcome, LeadError> {
         let now = self.now();
         let seen = self.ports.store.load(&request.thread_id).await?;
         if let Some(blocker) = seen.as_ref().and_then(|s| rules::blocker(&s.record, now)) {
             return Ok(blocked_outcome(blocker));
         }
 
-        let fetched = self.fetch(request).await?;
+        let fetched = match self.fetch(request).await {
+            Ok(fetched) => fetched,
+            Err(err @ LeadError::ChatKit(_)) => {
+                // ChatKit failing is no reason to lose the lead: look again
+                // after the error cooldown.
+                let due_at = now + secs(self.config.lease.error_cooldown);
+                self.watch(request, now, due_at, None, "chatkit_error", seen)
+                    .await?;
+                return Err(err);
+            }
+            Err(err) => return Err(err),
+        };
         let transcript = &fetched.transcript;
-        if !transcript.has_customer_message() {
-            return Ok(LeadOutcome::EmptyThread);
-        }
-        let scanned = Contact::extract(transcript, &self.config.shop.phone);
-        if !scanned.is_reachable() {
-            return Ok(LeadOutcome::MissingContact);
-        }
-        if let Some(retry_after) = self.quiet_period_left(transcript, now) {
-            return Ok(LeadOutcome::NotIdle { retry_after });
-        }
+        let scanned = match self.assess(transcript, now, quiet) {
+            Ok(contact) => contact,
+            Err(outcome) => {
+                let created = seen
+                    .as_ref()
+                    .map(|s| s.record.created_at)
+                    .or(Some(fetched.thread.created_at).filter(|&at| at > 0));
+                let due_at = match outcome {
+                    LeadOutcome::NotIdle { retry_after } => {
+                        now + i64::try_from(retry_after).unwrap_or(i64::MAX / 4)
+                    }
+                    _ => self.recheck_at(now, created),
+                };
+                self.watch(request, now, due_at, created, outcome.reason(), seen)
+                    .await?;
+                return Ok(outcome);
+            }
+        };
 
-        let mut lease = match self.acquire(request, seen).await? {
+        let lease = match self.acquire(request, seen).await? {
             Acquired::Won(lease) => lease,
             Acquired::Lost(holder) => {
                 let outcome = rules::blocker(&holder, self.now())
@@ -160,15 +196,33 @@ where
                 return Ok(outcome);
             }
         };
+        self.send_leased(request, lease, &fetched, scanned, None)
+            .await
+    }
+
+    /// Everything after a won lease: summary, readiness, the email, the
+    /// delivery checkpoint, the mailer, the mark. `resend` is set for an
+    /// operator's resend of a sent lead (no readiness policy then).
+    pub(crate) async fn send_leased(
+        &self,
+        request: &LeadRequest,
+        mut lease: Lease<'_, S>,
+        fetched: &FetchedThread,
+        scanned: Contact,
+        resend: Option<Resend>,
+    ) -> Result<LeadOutcome, LeadError> {
+        let transcript = &fetched.transcript;
         let attempt = lease.record().attempts;
         let earlier_delivery = lease.record().delivery_started_at;
 
         let summarized = self.summarize(request, transcript).await;
-        if let (ReadinessPolicy::RequireHandoffReady, Some(summary)) =
-            (self.config.readiness, &summarized.summary)
+        if let (ReadinessPolicy::RequireHandoffReady, Some(summary), None) =
+            (self.config.readiness, &summarized.summary, resend)
         {
             if !summary.handoff_ready {
-                lease.release(self.now(), "not_ready").await?;
+                let now = self.now();
+                let recheck = now + secs(self.config.recheck_after);
+                lease.release(now, "not_ready", recheck).await?;
                 let reason = if summary.handoff_reason.is_empty() {
                     "not_ready".to_owned()
                 } else {
@@ -181,7 +235,6 @@ where
             }
         }
 
-        let contact = model_contact(summarized.summary.as_ref()).or(scanned);
         let diagnostics = Diagnostics {
             attempt,
             summary_failure: summarized.failure.clone(),
@@ -189,22 +242,9 @@ where
                 earlier_delivery_started_at: at,
             }),
             truncated_after_pages: fetched.truncated_after_pages,
+            resend,
         };
-        let input = LeadEmailInput {
-            shop: &self.config.shop,
-            copy: &self.config.copy,
-            request,
-            thread: &fetched.thread,
-            transcript,
-            contact: &contact,
-            summary: summarized.summary.as_ref(),
-            diagnostics: &diagnostics,
-        };
-        let rendered = match (&diagnostics.possible_duplicate, self.config.duplicates) {
-            (Some(_), DuplicatePolicy::AlertOnly) => email::render_delivery_alert(&input),
-            _ => email::render(&input),
-        };
-        let message = email::build(&rendered, &self.config.envelope, contact.email.as_ref());
+        let message = self.compose(request, fetched, scanned, &summarized, &diagnostics);
 
         if !lease.checkpoint(self.now()).await? {
             // Our lease ran out during the summary and someone else took it:
@@ -256,13 +296,42 @@ where
         Ok(())
     }
 
-    fn now(&self) -> i64 {
+    /// The email this attempt sends for `fetched`: the full lead, or the
+    /// short alert when an earlier delivery may have happened and the
+    /// duplicate policy says so.
+    pub(crate) fn compose(
+        &self,
+        request: &LeadRequest,
+        fetched: &FetchedThread,
+        scanned: Contact,
+        summarized: &SummaryResult,
+        diagnostics: &Diagnostics,
+    ) -> OutgoingEmail {
+        let contact = model_contact(summarized.summary.as_ref()).or(scanned);
+        let input = LeadEmailInput {
+            shop: &self.config.shop,
+            copy: &self.config.copy,
+            request,
+            thread: &fetched.thread,
+            transcript: &fetched.transcript,
+            contact: &contact,
+            summary: summarized.summary.as_ref(),
+            diagnostics,
+        };
+        let rendered = match (&diagnostics.possible_duplicate, self.config.duplicates) {
+            (Some(_), DuplicatePolicy::AlertOnly) => email::render_delivery_alert(&input),
+            _ => email::render(&input),
+        };
+        email::build(&rendered, &self.config.envelope, contact.email.as_ref())
+    }
+
+    pub(crate) fn now(&self) -> i64 {
         self.ports.clock.now().timestamp()
     }
 
     /// Fetches the thread and its first items page concurrently, then the
     /// remaining pages up to the cap.
-    async fn fetch(&self, request: &LeadRequest) -> Result<FetchedThread, LeadError> {
+    pub(crate) async fn fetch(&self, request: &LeadRequest) -> Result<FetchedThread, LeadError> {
         let id = &request.thread_id;
         let not_found = |e: ChatKitError| match e {
             ChatKitError::NotFound => LeadError::ThreadNotFound(id.clone()),
@@ -303,15 +372,80 @@ where
         }
         Ok(FetchedThread {
             thread,
+            items: items.len(),
             transcript: Transcript::from_items(&items),
             truncated_after_pages,
         })
     }
 
-    fn quiet_period_left(&self, transcript: &Transcript, now: i64) -> Option<u64> {
-        let quiet = secs(self.config.quiet_period?);
-        let age = now - transcript.last_activity_at?;
-        (age < quiet).then(|| u64::try_from(quiet - age).unwrap_or(0))
+    /// What a transcript allows at `now`: the contact found, or the answer
+    /// for a thread not worth a lead yet (no customer message, no contact,
+    /// newer activity than the `quiet` period).
+    pub(crate) fn assess(
+        &self,
+        transcript: &Transcript,
+        now: i64,
+        quiet: Option<Duration>,
+    ) -> Result<Contact, LeadOutcome> {
+        if !transcript.has_customer_message() {
+            return Err(LeadOutcome::EmptyThread);
+        }
+        let scanned = Contact::extract(transcript, &self.config.shop.phone);
+        if !scanned.is_reachable() {
+            return Err(LeadOutcome::MissingContact);
+        }
+        if let (Some(quiet), Some(last)) = (quiet, transcript.last_activity_at) {
+            let (quiet, age) = (secs(quiet), now - last);
+            if age < quiet {
+                let retry_after = u64::try_from(quiet - age).unwrap_or(0);
+                return Err(LeadOutcome::NotIdle { retry_after });
+            }
+        }
+        Ok(scanned)
+    }
+
+    /// When to look again at a thread with nothing to send yet: after
+    /// [`LeadConfig::recheck_after`], and less often the older the chat
+    /// (a quarter of its age), so a chat abandoned without contact details
+    /// costs a few ChatKit reads a day, not one per sweep.
+    fn recheck_at(&self, now: i64, created_at: Option<i64>) -> i64 {
+        let age = created_at.map_or(0, |at| (now - at).max(0));
+        now + secs(self.config.recheck_after).max(age / 4)
+    }
+
+    /// Marks the thread due at `due_at` for the sweeper (`seen`: the
+    /// record the fast path read). A thread without a record gets a
+    /// `pending` one, created at `created_at` (ChatKit's time) or now.
+    async fn watch(
+        &self,
+        request: &LeadRequest,
+        now: i64,
+        due_at: i64,
+        created_at: Option<i64>,
+        reason: &str,
+        seen: Option<Versioned>,
+    ) -> Result<(), LeadError> {
+        let watch = lease::Watch {
+            thread_id: request.thread_id.clone(),
+            now,
+            due_at,
+            created_at: created_at.unwrap_or(now),
+            ttl: now + secs(self.config.lease.record_ttl),
+            reason: reason.to_owned(),
+        };
+        lease::watch(&self.ports.store, &watch, seen).await?;
+        Ok(())
+    }
+
+    /// Remembers that `user` had a session minted now, so the sweeper can
+    /// list its threads (and find chats whose page never sent a trigger).
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the store fails.
+    pub async fn note_session(&self, user: &crate::ids::UserId) -> Result<(), crate::StoreError> {
+        let now = self.now();
+        let keep_until = now + secs(self.config.lease.record_ttl);
+        self.ports.store.touch_user(user, now, keep_until).await
     }
 
     /// Takes the send lease, starting from the record the fast path read.
@@ -333,7 +467,11 @@ where
     }
 
     /// Runs the model with a timeout; failures become a Diagnostics note.
-    async fn summarize(&self, request: &LeadRequest, transcript: &Transcript) -> SummaryResult {
+    pub(crate) async fn summarize(
+        &self,
+        request: &LeadRequest,
+        transcript: &Transcript,
+    ) -> SummaryResult {
         let input = SummaryInput::new(
             self.instructions.clone(),
             transcript,
@@ -366,7 +504,7 @@ where
 }
 
 /// The answer for a record that cannot be leased now.
-fn blocked_outcome(blocker: Blocker) -> LeadOutcome {
+pub(crate) fn blocked_outcome(blocker: Blocker) -> LeadOutcome {
     match blocker {
         Blocker::Sent { sent_at } => LeadOutcome::AlreadySent { sent_at },
         Blocker::Leased => LeadOutcome::InProgress,

@@ -12,9 +12,10 @@ async fn memory_store_passes_the_store_conformance_suite() {
 
 mod racy {
     use async_trait::async_trait;
+    use chatkit_leads_core::ports::SeenUser;
     use chatkit_leads_core::record::{Expected, Versioned};
     use chatkit_leads_core::testkit::MemoryStore;
-    use chatkit_leads_core::{LeadRecord, LeadStore, StoreError, ThreadId};
+    use chatkit_leads_core::{LeadRecord, LeadStore, StoreError, ThreadId, UserId};
 
     /// A store whose `put` checks the version, then writes: the
     /// read-then-write SPEC §7 forbids.
@@ -34,6 +35,27 @@ mod racy {
             tokio::task::yield_now().await;
             self.0.insert(record.clone());
             Ok(true)
+        }
+
+        async fn due(&self, now: i64, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
+            self.0.due(now, limit).await
+        }
+
+        async fn touch_user(&self, user: &UserId, now: i64, until: i64) -> Result<(), StoreError> {
+            self.0.touch_user(user, now, until).await
+        }
+
+        async fn users_to_list(
+            &self,
+            since: i64,
+            quiet_before: i64,
+            limit: usize,
+        ) -> Result<Vec<SeenUser>, StoreError> {
+            self.0.users_to_list(since, quiet_before, limit).await
+        }
+
+        async fn mark_listed(&self, user: &UserId, seen_at: i64) -> Result<(), StoreError> {
+            self.0.mark_listed(user, seen_at).await
         }
     }
 }

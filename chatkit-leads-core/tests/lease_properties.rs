@@ -16,9 +16,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chatkit_leads_core::lease::{self, AcquireRequest, Acquired, ErrorMark, SentMark, rules};
+use chatkit_leads_core::ports::SeenUser;
 use chatkit_leads_core::record::{Expected, Versioned};
 use chatkit_leads_core::testkit::MemoryStore;
-use chatkit_leads_core::{LeadRecord, LeadStatus, LeadStore, LeaseId, StoreError, ThreadId};
+use chatkit_leads_core::{
+    LeadRecord, LeadStatus, LeadStore, LeaseId, StoreError, ThreadId, UserId,
+};
 use proptest::prelude::*;
 use tokio::sync::oneshot;
 
@@ -132,6 +135,8 @@ enum Step {
     Sent(usize),
     Error(usize, bool),
     Release(usize),
+    /// A trigger that found nothing to send: due again after this long.
+    Watch(i64),
     Wait(i64),
 }
 
@@ -142,6 +147,7 @@ fn step(callers: usize) -> impl Strategy<Value = Step> {
         1 => (0..callers).prop_map(Step::Sent),
         1 => (0..callers, any::<bool>()).prop_map(|(c, certain)| Step::Error(c, certain)),
         1 => (0..callers).prop_map(Step::Release),
+        1 => (0i64..900).prop_map(Step::Watch),
         2 => (0i64..200).prop_map(Step::Wait),
     ]
 }
@@ -186,8 +192,28 @@ proptest! {
                     }
                     next
                 }
+                Step::Watch(after) => {
+                    let watch = lease::Watch {
+                        thread_id: thread(),
+                        now,
+                        due_at: now + after,
+                        created_at: now,
+                        ttl: now + 86_400,
+                        reason: "missing_contact".to_owned(),
+                    };
+                    let next = rules::watch(record.as_ref(), &watch);
+                    if let (Some(next), Some(before)) = (&next, &before) {
+                        prop_assert_eq!(next.status, before.status, "watching never changes the status");
+                        prop_assert_eq!(&next.lease_id, &before.lease_id, "nor the lease");
+                        prop_assert_eq!(next.lock_expires_at, before.lock_expires_at, "nor the lock");
+                    }
+                    if let (None, Some(next)) = (&before, &next) {
+                        prop_assert_eq!(next.status, LeadStatus::Pending);
+                    }
+                    next
+                }
                 Step::Release(c) => {
-                    let next = record.as_ref().and_then(|r| rules::release(r, &leases[c], now, "not_ready"));
+                    let next = record.as_ref().and_then(|r| rules::release(r, &leases[c], now, "not_ready", now + 600));
                     if next.is_some() {
                         ledger.ended(c);
                     }
@@ -251,6 +277,28 @@ impl LeadStore for SteppedStore {
     async fn put(&self, record: &LeadRecord, expected: Expected) -> Result<bool, StoreError> {
         self.gate.turn().await;
         self.inner.put(record, expected).await
+    }
+
+    // Not used by the lease: no gate.
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
+        self.inner.due(now, limit).await
+    }
+
+    async fn touch_user(&self, user: &UserId, now: i64, until: i64) -> Result<(), StoreError> {
+        self.inner.touch_user(user, now, until).await
+    }
+
+    async fn users_to_list(
+        &self,
+        since: i64,
+        quiet_before: i64,
+        limit: usize,
+    ) -> Result<Vec<SeenUser>, StoreError> {
+        self.inner.users_to_list(since, quiet_before, limit).await
+    }
+
+    async fn mark_listed(&self, user: &UserId, seen_at: i64) -> Result<(), StoreError> {
+        self.inner.mark_listed(user, seen_at).await
     }
 }
 
@@ -323,7 +371,10 @@ async fn caller(
                     .await
                     .expect("mark_error")
             }
-            Plan::Release => lease.release(now, "not_ready").await.expect("release"),
+            Plan::Release => lease
+                .release(now, "not_ready", now + 600)
+                .await
+                .expect("release"),
             Plan::Crash => false,
         };
         if done {

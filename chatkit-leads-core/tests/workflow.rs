@@ -40,6 +40,7 @@ fn record(status: LeadStatus, lock_expires_at: i64) -> LeadRecord {
         last_error: None,
         ttl: NOW + 1000,
         delivery_started_at: None,
+        due_at: None,
         extra: Default::default(),
     }
 }
@@ -132,23 +133,60 @@ async fn trigger_during_error_cooldown_reports_seconds_left() {
     assert!(h.chatkit.calls().is_empty());
 }
 
+/// The record a trigger leaves when it sent nothing: no lease, due for the
+/// sweeper at `due_at`.
+fn assert_left_due(h: &Harness, id: &str, due_at: i64, reason: &str) {
+    let record = h.store.record(&thread(id)).expect("a pending record");
+    assert_eq!(record.status, LeadStatus::Pending);
+    assert_eq!(record.lease_id, None, "no lease was taken");
+    assert_eq!(record.attempts, 0);
+    assert_eq!(record.due_at, Some(due_at));
+    assert_eq!(record.last_reason.as_deref(), Some(reason));
+}
+
+/// When a trigger at `NOW` that found nothing to send makes a fixture
+/// thread due: after 600 s, or a quarter of the chat's age when that is
+/// longer.
+fn recheck(id: &str) -> i64 {
+    let created_at = common::fixture_thread(id).0.created_at;
+    NOW + 600.max((NOW - created_at) / 4)
+}
+
 #[tokio::test]
-async fn empty_thread_takes_no_lease_and_no_model_call() {
+async fn empty_thread_takes_no_lease_and_no_model_call_and_is_looked_at_again_later() {
     let h = ok_harness();
     assert_eq!(process(&h, "cthr_fx_empty").await, LeadOutcome::EmptyThread);
-    assert!(h.store.is_empty());
+    assert_left_due(
+        &h,
+        "cthr_fx_empty",
+        recheck("cthr_fx_empty"),
+        "empty_thread",
+    );
     assert_eq!(h.summarizer.calls(), 0);
 }
 
 #[tokio::test]
-async fn chat_without_contact_takes_no_lease_and_no_model_call() {
+async fn chat_without_contact_takes_no_lease_and_no_model_call_and_is_looked_at_again_later() {
     let h = ok_harness();
     assert_eq!(
         process(&h, "cthr_fx_no_contact").await,
         LeadOutcome::MissingContact
     );
-    assert!(h.store.is_empty());
+    assert_left_due(
+        &h,
+        "cthr_fx_no_contact",
+        recheck("cthr_fx_no_contact"),
+        "missing_contact",
+    );
     assert_eq!(h.summarizer.calls(), 0);
+    // Asked again at once: the thread is already due; nothing is written.
+    let before = h.store.record(&thread("cthr_fx_no_contact"));
+    h.clock.advance(Duration::from_secs(5));
+    assert_eq!(
+        process(&h, "cthr_fx_no_contact").await,
+        LeadOutcome::MissingContact
+    );
+    assert_eq!(h.store.record(&thread("cthr_fx_no_contact")), before);
 }
 
 #[tokio::test]
@@ -165,13 +203,18 @@ async fn unknown_thread_is_not_found_and_leaves_no_record() {
 }
 
 #[tokio::test]
-async fn chatkit_outage_is_a_5xx_and_leaves_no_record() {
+async fn chatkit_outage_is_a_5xx_and_the_thread_is_looked_at_after_the_cooldown() {
     let h = ok_harness();
     h.chatkit
         .fail_with(Some(ChatKitError::Status { status: 500 }));
     let err = h.workflow.process(&lead(TRUCK)).await.expect_err("outage");
     assert_eq!(err.status_code(), 502);
-    assert!(h.store.is_empty());
+    assert_left_due(&h, TRUCK, NOW + 60, "chatkit_error");
+    h.chatkit.fail_with(None);
+    assert!(
+        process(&h, TRUCK).await.sent(),
+        "nothing blocks the next trigger"
+    );
 }
 
 #[tokio::test]
@@ -432,7 +475,7 @@ async fn quiet_period_answers_not_idle_without_a_lease() {
         process(&h, TRUCK).await,
         LeadOutcome::NotIdle { retry_after: 200 }
     );
-    assert!(h.store.is_empty());
+    assert_left_due(&h, TRUCK, 1_767_304_986 + 300, "not_idle");
     assert_eq!(h.summarizer.calls(), 0);
     h.clock.advance(Duration::from_secs(200));
     assert!(process(&h, TRUCK).await.sent(), "quiet long enough");

@@ -180,10 +180,16 @@ where
     let ports = state.workflow.ports();
     let shop = &state.workflow.config().shop;
     match settings
-        .mint(&ports.chatkit, &ports.clock, shop, user, &request)
+        .mint(&ports.chatkit, &ports.clock, shop, user.clone(), &request)
         .await
     {
         Ok(session) => {
+            // The sweeper lists this user's threads later, to find chats
+            // whose page never sent a trigger. A session is still a session
+            // when that bookkeeping fails.
+            if let Err(err) = state.workflow.note_session(&user).await {
+                warn!(error = %err, "could not remember the session's user for the sweeper");
+            }
             let mut response = Json(SessionResponse {
                 client_secret: session.client_secret,
                 expires_at: session.expires_at,

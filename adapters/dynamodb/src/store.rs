@@ -8,14 +8,20 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use chatkit_leads_core::ids::ThreadId;
+use chatkit_leads_core::ids::{ThreadId, UserId};
+use chatkit_leads_core::ports::SeenUser;
 use chatkit_leads_core::record::{Expected, LeadRecord, PutOutcome, Version, Versioned};
 use chatkit_leads_core::{LeadStore, StoreError};
 
 use crate::error::unavailable;
-use crate::item::{self, THREAD_ID, VERSION, number};
+use crate::item::{
+    self, DUE_AT, DUE_INDEX, DUE_SHARD, DUE_SHARD_VALUE, Item, LAST_SEEN_AT, LISTED_AT, THREAD_ID,
+    TO_LIST, TO_LIST_VALUE, TTL, USER_PREFIX, USERS_INDEX, VERSION, number,
+};
 use crate::options::DynamoStoreOptions;
 
 // The preconditions of a put. An insert needs no item under the key; a
@@ -191,4 +197,157 @@ impl LeadStore for DynamoStore {
             },
         }
     }
+
+    /// A query of the sparse `due` index (eventually consistent: the sweeper
+    /// re-reads every record before acting).
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#shard = :due AND #due_at <= :now")
+            .expression_attribute_names("#shard", DUE_SHARD)
+            .expression_attribute_names("#due_at", DUE_AT)
+            .expression_attribute_values(":due", text(DUE_SHARD_VALUE))
+            .expression_attribute_values(":now", signed(now))
+            .limit(page_size(limit))
+            .send()
+            .await
+            .map_err(|e| unavailable("list due records", &e))?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(item::decode_listed)
+            .collect()
+    }
+
+    /// One `UpdateItem` on the user's item; an equal or later session
+    /// already stored is not an error.
+    async fn touch_user(&self, user: &UserId, now: i64, expires_at: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(THREAD_ID, user_key(user))
+            .update_expression("SET #seen = :now, #to_list = :to_list, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#seen) OR #seen < :now")
+            .expression_attribute_names("#seen", LAST_SEEN_AT)
+            .expression_attribute_names("#to_list", TO_LIST)
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":now", signed(now))
+            .expression_attribute_values(":to_list", text(TO_LIST_VALUE))
+            .expression_attribute_values(":ttl", signed(expires_at))
+            .send()
+            .await;
+        ignore_failed_condition(result, "remember a user")
+    }
+
+    /// A query of the sparse `users` index.
+    async fn users_to_list(
+        &self,
+        since: i64,
+        quiet_before: i64,
+        limit: usize,
+    ) -> Result<Vec<SeenUser>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(USERS_INDEX)
+            .key_condition_expression("#to_list = :to_list AND #seen BETWEEN :since AND :quiet")
+            .expression_attribute_names("#to_list", TO_LIST)
+            .expression_attribute_names("#seen", LAST_SEEN_AT)
+            .expression_attribute_values(":to_list", text(TO_LIST_VALUE))
+            .expression_attribute_values(":since", signed(since))
+            .expression_attribute_values(":quiet", signed(quiet_before))
+            .limit(page_size(limit))
+            .send()
+            .await
+            .map_err(|e| unavailable("list users", &e))?;
+        output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(seen_user)
+            .collect()
+    }
+
+    /// Takes the user out of the `users` index unless it had a session
+    /// since `seen_at`.
+    async fn mark_listed(&self, user: &UserId, seen_at: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(THREAD_ID, user_key(user))
+            .update_expression("SET #listed = :seen REMOVE #to_list")
+            .condition_expression("#seen = :seen")
+            .expression_attribute_names("#listed", LISTED_AT)
+            .expression_attribute_names("#to_list", TO_LIST)
+            .expression_attribute_names("#seen", LAST_SEEN_AT)
+            .expression_attribute_values(":seen", signed(seen_at))
+            .send()
+            .await;
+        ignore_failed_condition(result, "mark a user listed")
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        DynamoStore::ping(self).await
+    }
+}
+
+/// A user's item key.
+fn user_key(user: &UserId) -> AttributeValue {
+    text(&format!("{USER_PREFIX}{}", user.as_str()))
+}
+
+/// A user from a `users` index item (its key and sort key).
+fn seen_user(found: &Item) -> Result<SeenUser, StoreError> {
+    let corrupt = || StoreError::Corrupt("stored user item is invalid".to_owned());
+    let user = match found.get(THREAD_ID) {
+        Some(AttributeValue::S(key)) => key.strip_prefix(USER_PREFIX).ok_or_else(corrupt)?,
+        _ => return Err(corrupt()),
+    };
+    let last_seen_at = match found.get(LAST_SEEN_AT) {
+        Some(AttributeValue::N(raw)) => raw.parse().map_err(|_| corrupt())?,
+        _ => return Err(corrupt()),
+    };
+    Ok(SeenUser {
+        user: UserId::parse(user).map_err(|_| corrupt())?,
+        last_seen_at,
+    })
+}
+
+/// A conditional write whose failed condition means "nothing to do".
+fn ignore_failed_condition<T>(
+    result: Result<T, SdkError<UpdateItemError>>,
+    op: &str,
+) -> Result<(), StoreError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(UpdateItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(unavailable(op, &err)),
+    }
+}
+
+fn text(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn signed(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A query's `Limit`.
+fn page_size(limit: usize) -> i32 {
+    i32::try_from(limit.max(1)).unwrap_or(i32::MAX)
 }

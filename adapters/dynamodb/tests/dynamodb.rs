@@ -211,9 +211,12 @@ async fn create_table_enables_ttl_on_the_ttl_attribute_and_can_run_again() {
     assert_eq!(key.len(), 1, "partition key only");
     assert_eq!(key[0].attribute_name(), "thread_id");
     let definitions = description.attribute_definitions();
-    assert_eq!(definitions.len(), 1);
-    assert_eq!(definitions[0].attribute_name(), "thread_id");
-    assert_eq!(definitions[0].attribute_type().as_str(), "S");
+    assert!(
+        definitions
+            .iter()
+            .any(|d| d.attribute_name() == "thread_id" && d.attribute_type().as_str() == "S")
+    );
+    assert_eq!(index_keys(description), sweeper_indexes());
     assert_eq!(
         description
             .billing_mode_summary()
@@ -233,6 +236,89 @@ async fn create_table_enables_ttl_on_the_ttl_attribute_and_can_run_again() {
     assert_eq!(ttl.attribute_name(), Some("ttl"));
 
     DynamoStore::new(client, table).ping().await.expect("ping");
+}
+
+/// Index name → its key attributes.
+fn index_keys(table: &aws_sdk_dynamodb::types::TableDescription) -> Vec<(String, Vec<String>)> {
+    let mut indexes: Vec<_> = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| {
+            let keys = index
+                .key_schema()
+                .iter()
+                .map(|k| k.attribute_name().to_owned())
+                .collect();
+            (index.index_name().unwrap_or_default().to_owned(), keys)
+        })
+        .collect();
+    indexes.sort();
+    indexes
+}
+
+fn sweeper_indexes() -> Vec<(String, Vec<String>)> {
+    vec![
+        (
+            "due".to_owned(),
+            vec!["due_shard".to_owned(), "due_at".to_owned()],
+        ),
+        (
+            "users".to_owned(),
+            vec!["to_list".to_owned(), "last_seen_at".to_owned()],
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn create_table_adds_the_sweeper_indexes_to_a_table_the_seed_created() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let client = client_for(&endpoint());
+    let table = fresh_table_name();
+    client
+        .create_table()
+        .table_name(&table)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("thread_id")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("thread_id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("the seed's table");
+    let store = DynamoStore::new(client.clone(), table.clone());
+    let thread = fresh_thread("seed_table");
+    put_raw(&store, seed_item(&thread)).await;
+
+    create_table(&client, &table)
+        .await
+        .expect("upgrade the table");
+    let described = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        index_keys(described.table().expect("table")),
+        sweeper_indexes()
+    );
+    assert_eq!(
+        store.get(&thread).await.expect("get").map(|r| r.status),
+        Some(LeadStatus::Error),
+        "the seed's items are kept"
+    );
 }
 
 #[tokio::test]

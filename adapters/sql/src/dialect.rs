@@ -56,6 +56,8 @@ pub trait Connect: Dialect {
 pub enum Param<'a> {
     /// A `BIGINT`.
     Int(i64),
+    /// A `BIGINT` or `NULL`.
+    OptInt(Option<i64>),
     /// A `TEXT`.
     Text(&'a str),
 }
@@ -64,13 +66,13 @@ pub enum Param<'a> {
 /// driver has the usual types: the blanket impl carries all the trait
 /// bounds, so the store itself only says `D: Driver`.
 pub trait Driver: Dialect {
-    /// Runs `sql` and returns the first row's `(BIGINT, TEXT)` columns.
+    /// Runs `sql` and returns every row's first two columns, `(BIGINT, TEXT)`.
     #[doc(hidden)]
     fn fetch_int_text<'a>(
         pool: &'a Pool<Self>,
         sql: &'a SqlStr,
         params: &'a [Param<'a>],
-    ) -> impl Future<Output = Result<Option<(i64, String)>, sqlx::Error>> + Send + 'a;
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, sqlx::Error>> + Send + 'a;
 
     /// Runs `sql` (a statement with `RETURNING`) and counts the rows back.
     #[doc(hidden)]
@@ -95,6 +97,7 @@ where
     D::Connection: Migrate,
     D::Arguments: IntoArguments<D>,
     i64: for<'q> Encode<'q, D> + for<'r> Decode<'r, D> + Type<D>,
+    Option<i64>: for<'q> Encode<'q, D>,
     String: for<'q> Encode<'q, D> + for<'r> Decode<'r, D> + Type<D>,
     usize: ColumnIndex<D::Row>,
 {
@@ -102,10 +105,11 @@ where
         pool: &'a Pool<Self>,
         sql: &'a SqlStr,
         params: &'a [Param<'a>],
-    ) -> Result<Option<(i64, String)>, sqlx::Error> {
-        let row = query::<D>(sql, params).fetch_optional(pool).await?;
-        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .transpose()
+    ) -> Result<Vec<(i64, String)>, sqlx::Error> {
+        let rows = query::<D>(sql, params).fetch_all(pool).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
     }
 
     async fn count_returned<'a>(
@@ -129,12 +133,14 @@ fn query<'a, D>(sql: &SqlStr, params: &[Param<'_>]) -> sqlx::query::Query<'a, D,
 where
     D: Database,
     i64: for<'q> Encode<'q, D> + Type<D>,
+    Option<i64>: for<'q> Encode<'q, D>,
     String: for<'q> Encode<'q, D> + Type<D>,
 {
     params
         .iter()
         .fold(sqlx::query(sql.clone()), |query, param| match *param {
             Param::Int(value) => query.bind(value),
+            Param::OptInt(value) => query.bind(value),
             Param::Text(value) => query.bind(value.to_owned()),
         })
 }

@@ -38,19 +38,17 @@ macro_rules! dialect_migrations {
                     "/0002_versioned_records.sql"
                 )),
             ),
+            (
+                3,
+                "sweeper",
+                include_str!(concat!("../migrations/", $dialect, "/0003_sweeper.sql")),
+            ),
         ]
     };
 }
 use crate::error::migration_failed;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use dialect_migrations;
-
-/// How often a migration run is tried: two processes migrating a fresh
-/// SQLite file at once can both decide a version is pending, and the second
-/// then fails on the `_sqlx_migrations` key after the first committed;
-/// trying again sees it applied. (PostgreSQL serialises migrators with an
-/// advisory lock; retrying there is harmless.)
-const ATTEMPTS: u32 = 3;
 
 /// The migrator for dialect `D`, creating `schema` first when given (under
 /// the migrator's lock, so `_sqlx_migrations` lands in it too).
@@ -76,13 +74,22 @@ pub(crate) fn migrator<D: Driver>(schema: Option<&str>) -> Migrator {
 }
 
 /// Applies the pending migrations.
+///
+/// Processes migrating a fresh SQLite file at once can both decide a version
+/// is pending; the later one then fails (a duplicate `_sqlx_migrations` key,
+/// a column that exists now) once the first committed, and trying again sees
+/// the version applied. Each such failure means another process applied a
+/// migration, so one try per migration, plus the first, always suffices.
+/// (PostgreSQL serialises migrators with an advisory lock; retrying there is
+/// harmless.)
 pub(crate) async fn run<D: Driver>(pool: &Pool<D>, migrator: &Migrator) -> Result<(), StoreError> {
+    let attempts = migrator.iter().count() + 2;
     let mut attempt = 0;
     loop {
         attempt += 1;
         match D::run_migrations(pool, migrator).await {
             Ok(()) => return Ok(()),
-            Err(e) if attempt >= ATTEMPTS => return Err(migration_failed::<D>(&e)),
+            Err(e) if attempt >= attempts => return Err(migration_failed::<D>(&e)),
             Err(e) => {
                 tracing::debug!(attempt, error = %migration_failed::<D>(&e), "retrying migrations");
             }

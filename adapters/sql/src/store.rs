@@ -5,7 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chatkit_leads_core::ids::ThreadId;
+use chatkit_leads_core::ids::{ThreadId, UserId};
+use chatkit_leads_core::ports::SeenUser;
 use chatkit_leads_core::record::{Expected, LeadRecord, Version, Versioned, codec};
 use chatkit_leads_core::{LeadStore, StoreError};
 use sqlx::Pool;
@@ -110,16 +111,22 @@ impl<D: Driver> SqlStore<D> {
         let batch = batch.max(1);
         let params = [Param::Int(now), Param::Int(i64::from(batch))];
         let mut deleted = 0_u64;
-        loop {
-            let done = D::count_returned(&self.pool, &self.statements.delete_expired, &params)
-                .await
-                .map_err(|e| unavailable::<D>("delete expired records", &e))?;
-            let done = u64::try_from(done).unwrap_or(u64::MAX);
-            deleted += done;
-            if done < u64::from(batch) {
-                return Ok(deleted);
+        for sql in [
+            &self.statements.delete_expired,
+            &self.statements.delete_expired_users,
+        ] {
+            loop {
+                let done = D::count_returned(&self.pool, sql, &params)
+                    .await
+                    .map_err(|e| unavailable::<D>("delete expired records", &e))?;
+                let done = u64::try_from(done).unwrap_or(u64::MAX);
+                deleted += done;
+                if done < u64::from(batch) {
+                    break;
+                }
             }
         }
+        Ok(deleted)
     }
 
     /// Closes the pool, waiting for connections in use to come back.
@@ -179,10 +186,10 @@ impl<D: Driver + Connect> SqlStore<D> {
 impl<D: Driver> LeadStore for SqlStore<D> {
     async fn load(&self, thread_id: &ThreadId) -> Result<Option<Versioned>, StoreError> {
         let params = [Param::Text(thread_id.as_str())];
-        let row = D::fetch_int_text(&self.pool, &self.statements.load, &params)
+        let rows = D::fetch_int_text(&self.pool, &self.statements.load, &params)
             .await
             .map_err(|e| unavailable::<D>("read a record", &e))?;
-        let Some((version, json)) = row else {
+        let Some((version, json)) = rows.into_iter().next() else {
             return Ok(None);
         };
         let version = u64::try_from(version)
@@ -200,7 +207,12 @@ impl<D: Driver> LeadStore for SqlStore<D> {
             Expected::Absent => (
                 "insert a record",
                 &self.statements.insert,
-                vec![thread, Param::Int(record.ttl), Param::Text(&json)],
+                vec![
+                    thread,
+                    Param::Int(record.ttl),
+                    Param::OptInt(record.due_at),
+                    Param::Text(&json),
+                ],
             ),
             Expected::Version(version) => (
                 "replace a record",
@@ -210,6 +222,7 @@ impl<D: Driver> LeadStore for SqlStore<D> {
                     Param::Int(stored_version(version)?),
                     Param::Int(stored_version(expected.next_version())?),
                     Param::Int(record.ttl),
+                    Param::OptInt(record.due_at),
                     Param::Text(&json),
                 ],
             ),
@@ -219,6 +232,68 @@ impl<D: Driver> LeadStore for SqlStore<D> {
             .map_err(|e| unavailable::<D>(op, &e))?;
         Ok(written == 1)
     }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
+        let params = [Param::Int(now), Param::Int(row_limit(limit))];
+        let rows = D::fetch_int_text(&self.pool, &self.statements.due, &params)
+            .await
+            .map_err(|e| unavailable::<D>("list due records", &e))?;
+        rows.iter()
+            .map(|(_, json)| Ok(codec::decode_json_as_stored(json)?))
+            .collect()
+    }
+
+    async fn touch_user(&self, user: &UserId, now: i64, expires_at: i64) -> Result<(), StoreError> {
+        let params = [
+            Param::Text(user.as_str()),
+            Param::Int(now),
+            Param::Int(expires_at),
+        ];
+        D::count_returned(&self.pool, &self.statements.touch_user, &params)
+            .await
+            .map(drop)
+            .map_err(|e| unavailable::<D>("remember a user", &e))
+    }
+
+    async fn users_to_list(
+        &self,
+        since: i64,
+        quiet_before: i64,
+        limit: usize,
+    ) -> Result<Vec<SeenUser>, StoreError> {
+        let params = [
+            Param::Int(since),
+            Param::Int(quiet_before),
+            Param::Int(row_limit(limit)),
+        ];
+        let rows = D::fetch_int_text(&self.pool, &self.statements.users_to_list, &params)
+            .await
+            .map_err(|e| unavailable::<D>("list users", &e))?;
+        rows.into_iter()
+            .map(|(last_seen_at, user)| {
+                let user = UserId::parse(&user)
+                    .map_err(|_| StoreError::Corrupt("stored user id is invalid".to_owned()))?;
+                Ok(SeenUser { user, last_seen_at })
+            })
+            .collect()
+    }
+
+    async fn mark_listed(&self, user: &UserId, seen_at: i64) -> Result<(), StoreError> {
+        let params = [Param::Text(user.as_str()), Param::Int(seen_at)];
+        D::count_returned(&self.pool, &self.statements.mark_listed, &params)
+            .await
+            .map(drop)
+            .map_err(|e| unavailable::<D>("mark a user listed", &e))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        SqlStore::ping(self).await
+    }
+}
+
+/// A row count as a `LIMIT` parameter.
+fn row_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 /// A version as the `BIGINT` column holds it.

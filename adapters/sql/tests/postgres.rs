@@ -49,7 +49,11 @@ async fn concurrent_first_connects_migrate_a_fresh_schema_once() {
         store.ping().await.expect("ping");
         stores.push(store);
     }
-    assert_eq!(migrations_recorded(&stores[0]).await, 2);
+    let migrations = <sqlx::Postgres as chatkit_leads_sql::Dialect>::MIGRATIONS.len();
+    assert_eq!(
+        migrations_recorded(&stores[0]).await,
+        i64::try_from(migrations).expect("count")
+    );
     for store in &stores {
         store.close().await;
     }
@@ -67,7 +71,7 @@ async fn tables_live_in_the_configured_schema() {
     .fetch_all(store.pool())
     .await
     .expect("tables");
-    assert_eq!(tables, ["_sqlx_migrations", "lead_records"]);
+    assert_eq!(tables, ["_sqlx_migrations", "lead_records", "lead_users"]);
     let index: Option<String> = sqlx::query_scalar(
         "SELECT indexdef FROM pg_indexes \
          WHERE schemaname = $1 AND indexname = 'lead_records_ttl'",

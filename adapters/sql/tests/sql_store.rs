@@ -59,7 +59,8 @@ async fn migrations_are_idempotent<T: TestDb>() {
         &[],
     )
     .await;
-    assert_eq!(applied, ["2"], "each migration recorded once");
+    let migrations = <T::D as Dialect>::MIGRATIONS.len().to_string();
+    assert_eq!(applied, [migrations], "each migration recorded once");
     assert!(
         second.get(&thread).await.expect("get").is_some(),
         "data survives reconnecting"
@@ -166,6 +167,19 @@ async fn records_written_before_versions_keep_every_field<T: TestDb>() {
 
     let record = store.get(&failed).await.expect("get").expect("record");
     assert_eq!(record.last_error.as_deref(), Some("mail rejected: 550"));
+    assert_eq!(
+        record.due_at,
+        Some(T0 + 60),
+        "an unfinished attempt is due when its lock ends"
+    );
+    let due: Vec<_> = store
+        .due(T0 + 60, 10)
+        .await
+        .expect("due")
+        .into_iter()
+        .map(|r| r.thread_id)
+        .collect();
+    assert_eq!(due, std::slice::from_ref(&failed), "the sent thread is not due");
     assert_eq!((record.sent_at, record.message_id), (None, None));
     let retry = expect_won(&store, &acquire_request(&failed, T0 + 60)).await;
     assert_eq!(

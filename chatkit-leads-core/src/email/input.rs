@@ -19,6 +19,15 @@ pub struct Diagnostics {
     pub possible_duplicate: Option<PossibleDuplicate>,
     /// Set when the transcript was cut at the page cap.
     pub truncated_after_pages: Option<u32>,
+    /// Set when an operator sends an already sent lead again.
+    pub resend: Option<Resend>,
+}
+
+/// An operator sends a lead that already went out again, on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resend {
+    /// When the lead was sent before (Unix seconds), if the record says.
+    pub earlier_sent_at: Option<i64>,
 }
 
 /// An earlier attempt started delivery and never recorded the outcome.
@@ -56,6 +65,8 @@ pub struct EmailCopy {
     pub default_call_script: [String; 3],
     /// Subject prefix when an earlier delivery may have succeeded.
     pub possible_duplicate_prefix: String,
+    /// Subject prefix when an operator sends a sent lead again.
+    pub resend_prefix: String,
     /// Outreach draft used when the model wrote none. Placeholders:
     /// `{name}` (the customer's name or [`EmailCopy::fallback_name`]),
     /// `{shop}` (the shop name) and `{project}` (the project or
@@ -79,6 +90,7 @@ impl Default for EmailCopy {
                 "What is the best way and time to reach you?".to_owned(),
             ],
             possible_duplicate_prefix: "[Possible duplicate]".to_owned(),
+            resend_prefix: "[Resend]".to_owned(),
             fallback_outreach: "Hi {name}, thanks for contacting {shop} about {project}. \
 We'd be glad to help. Could you send us 2-4 photos (one wide shot and one or two close-ups) \
 and let us know the best time to reach you?"

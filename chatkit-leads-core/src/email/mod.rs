@@ -19,7 +19,7 @@ mod mime;
 mod model;
 mod plain;
 
-pub use input::{Diagnostics, EmailCopy, LeadEmailInput, PossibleDuplicate};
+pub use input::{Diagnostics, EmailCopy, LeadEmailInput, PossibleDuplicate, Resend};
 pub use message::{Envelope, OutgoingEmail, RenderedEmail};
 
 use crate::contact::EmailAddress;
@@ -30,7 +30,8 @@ use crate::contact::EmailAddress;
 /// The subject is `New chat lead: <vehicle> - <project>` (whichever the
 /// summary has), else `New chat lead: <thread title>`, else `New chat lead`,
 /// prefixed with [`EmailCopy::possible_duplicate_prefix`] when
-/// [`Diagnostics::possible_duplicate`] is set; it is always one line of at
+/// [`Diagnostics::possible_duplicate`] is set, or [`EmailCopy::resend_prefix`]
+/// when [`Diagnostics::resend`] is; it is always one line of at
 /// most 200 characters.
 ///
 /// ```

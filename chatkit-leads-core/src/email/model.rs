@@ -337,9 +337,13 @@ pub(crate) fn subject(input: &LeadEmailInput<'_>) -> String {
         Some(topic) => format!("{SUBJECT_BASE}: {topic}"),
         None => SUBJECT_BASE.to_owned(),
     };
-    let full = match &input.diagnostics.possible_duplicate {
-        Some(_) => format!("{} {base}", input.copy.possible_duplicate_prefix),
-        None => base,
+    let full = match (
+        &input.diagnostics.resend,
+        &input.diagnostics.possible_duplicate,
+    ) {
+        (Some(_), _) => format!("{} {base}", input.copy.resend_prefix),
+        (None, Some(_)) => format!("{} {base}", input.copy.possible_duplicate_prefix),
+        (None, None) => base,
     };
     let line = single_line(&full);
     truncate_chars(&line, MAX_SUBJECT_CHARS)
@@ -483,6 +487,18 @@ fn diagnostics(input: &LeadEmailInput<'_>, logs_url: &str) -> Vec<Fact> {
                  it may already be in your inbox",
                 timestamp(dup.earlier_delivery_started_at)
             ),
+        ));
+    }
+    if let Some(resend) = &diag.resend {
+        facts.push(Fact::new(
+            "Resend",
+            match resend.earlier_sent_at {
+                Some(at) => format!(
+                    "sent again by an operator; this lead first went out at {}",
+                    timestamp(at)
+                ),
+                None => "sent again by an operator".to_owned(),
+            },
         ));
     }
     if let Some(pages) = diag.truncated_after_pages {

@@ -99,6 +99,91 @@ pub struct ErrorMark {
     pub clear_delivery: bool,
 }
 
+/// A trigger that found nothing to send yet: look again at `due_at`
+/// ([`watch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    /// The thread.
+    pub thread_id: ThreadId,
+    /// Current time.
+    pub now: i64,
+    /// When the sweeper should look again.
+    pub due_at: i64,
+    /// For a thread without a record: when it was first seen (or created,
+    /// when ChatKit says so). The sweep horizon counts from here.
+    pub created_at: i64,
+    /// For a thread without a record: `now + record TTL`.
+    pub ttl: i64,
+    /// Why it was not sent (the outcome's reason), kept as `last_reason`.
+    pub reason: String,
+}
+
+/// Marks a thread due at `request.due_at` unless it is sent or already due
+/// as early: one conditional write, or none. `seen` is the record as the
+/// caller last read it, as for [`acquire`]. Returns whether it wrote.
+///
+/// # Errors
+/// [`StoreError`] when the store fails or the record is unreadable.
+pub async fn watch<S: LeadStore + ?Sized>(
+    store: &S,
+    request: &Watch,
+    seen: Option<Versioned>,
+) -> Result<bool, StoreError> {
+    change(store, &request.thread_id, seen, |current| {
+        rules::watch(current, request)
+    })
+    .await
+}
+
+/// Clears `due_at` (the sweeper gives up on the thread). Returns whether it
+/// wrote.
+///
+/// # Errors
+/// [`StoreError`] when the store fails or the record is unreadable.
+pub async fn unwatch<S: LeadStore + ?Sized>(
+    store: &S,
+    thread_id: &ThreadId,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let current = store.load(thread_id).await?;
+    change(store, thread_id, current, |current| {
+        current.and_then(|r| rules::unwatch(r, now))
+    })
+    .await
+}
+
+/// Applies `rule` to the thread's record by compare-and-set, outside any
+/// lease: decide on `seen`, write under its version, and decide again when
+/// another writer got in between. "No change" is only ever decided on a
+/// record read for this call. `Ok(false)` when the rule wants no change.
+async fn change<S: LeadStore + ?Sized>(
+    store: &S,
+    thread_id: &ThreadId,
+    seen: Option<Versioned>,
+    rule: impl Fn(Option<&LeadRecord>) -> Option<LeadRecord>,
+) -> Result<bool, StoreError> {
+    let mut current = seen;
+    let mut fresh = false;
+    for _ in 0..MAX_ROUNDS {
+        let Some(next) = rule(current.as_ref().map(|v| &v.record)) else {
+            if fresh {
+                return Ok(false);
+            }
+            current = store.load(thread_id).await?;
+            fresh = true;
+            continue;
+        };
+        match write(store, thread_id, next, Expected::of(current.as_ref())).await? {
+            Written::Done(_) => return Ok(true),
+            Written::Refused(now_stored) => {
+                current = now_stored;
+                fresh = true;
+            }
+        }
+    }
+    Err(contended())
+}
+
 /// The answer to an acquire.
 pub enum Acquired<'s, S: ?Sized> {
     /// The caller holds the lease.
@@ -156,6 +241,48 @@ pub async fn acquire<'s, S: LeadStore + ?Sized>(
     Err(contended())
 }
 
+/// An operator's forced resend: takes the lease of a `sent` thread
+/// ([`rules::acquire_resend`]); `Lost` with the record when it is not sent
+/// (anymore), for example because another resend holds the lease now.
+///
+/// # Errors
+/// As [`acquire`].
+pub async fn acquire_resend<'s, S: LeadStore + ?Sized>(
+    store: &'s S,
+    request: &AcquireRequest,
+    seen: Option<Versioned>,
+) -> Result<Acquired<'s, S>, StoreError> {
+    let mut current = seen;
+    for _ in 0..MAX_ROUNDS {
+        let Some(stored) = current else {
+            return Err(StoreError::Unavailable(
+                "the record of a sent thread is gone".to_owned(),
+            ));
+        };
+        let Some(next) = rules::acquire_resend(&stored.record, request) else {
+            return Ok(Acquired::Lost(stored.record));
+        };
+        match write(
+            store,
+            &request.thread_id,
+            next,
+            Expected::Version(stored.version),
+        )
+        .await?
+        {
+            Written::Done(stored) => {
+                return Ok(Acquired::Won(Lease {
+                    store,
+                    lease_id: request.lease_id.clone(),
+                    current: stored,
+                }));
+            }
+            Written::Refused(now_stored) => current = now_stored,
+        }
+    }
+    Err(contended())
+}
+
 /// A won lease: the record as this holder last wrote it, and the marks only
 /// the holder may make. Each mark is one conditional write when nobody else
 /// touched the record; `Ok(false)` means the lease was lost (it expired and
@@ -207,13 +334,19 @@ impl<S: LeadStore + ?Sized> Lease<'_, S> {
         self.transition(|r| rules::mark_error(r, &id, mark)).await
     }
 
-    /// Gives the lease back before delivery (`lock_expires_at = now`).
+    /// Gives the lease back before delivery (`lock_expires_at = now`); the
+    /// sweeper looks again at `due_at`.
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
-    pub async fn release(&mut self, now: i64, reason: &str) -> Result<bool, StoreError> {
+    pub async fn release(
+        &mut self,
+        now: i64,
+        reason: &str,
+        due_at: i64,
+    ) -> Result<bool, StoreError> {
         let id = self.lease_id.clone();
-        self.transition(|r| rules::release(r, &id, now, reason))
+        self.transition(|r| rules::release(r, &id, now, reason, due_at))
             .await
     }
 

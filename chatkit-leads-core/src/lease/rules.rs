@@ -1,5 +1,6 @@
 //! The lease state machine as pure functions over a [`LeadRecord`]: the one
-//! place that says who may lease a thread and what each mark changes.
+//! place that says who may lease a thread, what each mark changes, and when
+//! the sweeper looks at a thread again (`due_at`).
 //!
 //! Each function returns the record to write, or `None` when the change is
 //! not allowed; [`super::acquire`] and [`super::Lease`] apply them to a
@@ -7,7 +8,7 @@
 //! `tests/lease_properties.rs` hold them to their invariants: never two live
 //! holders, a `sent` record never changes again.
 
-use super::{AcquireRequest, ErrorMark, SentMark};
+use super::{AcquireRequest, ErrorMark, SentMark, Watch};
 use crate::ids::LeaseId;
 use crate::record::{ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS};
 use crate::text::truncate_chars;
@@ -39,6 +40,7 @@ pub fn blocker(record: &LeadRecord, now: i64) -> Option<Blocker> {
         LeadStatus::Sent => Some(Blocker::Sent {
             sent_at: record.sent_at,
         }),
+        LeadStatus::Pending => None,
         _ if !record.is_locked(now) => None,
         LeadStatus::Sending => Some(Blocker::Leased),
         LeadStatus::Error => Some(Blocker::Cooldown {
@@ -53,7 +55,8 @@ pub fn blocker(record: &LeadRecord, now: i64) -> Option<Blocker> {
 /// A new thread gets a fresh `sending` record; a retry counts an attempt
 /// (saturating), keeps `created_at`, `sent_at`, `message_id`, `last_error`
 /// and — so the next attempt knows an earlier delivery may have happened —
-/// `delivery_started_at`.
+/// `delivery_started_at`. The thread is due when the lease expires: should
+/// the holder die, the sweeper picks it up then.
 pub fn acquire(existing: Option<&LeadRecord>, req: &AcquireRequest) -> Option<LeadRecord> {
     match existing {
         Some(rec) if blocker(rec, req.now).is_some() => None,
@@ -65,6 +68,7 @@ pub fn acquire(existing: Option<&LeadRecord>, req: &AcquireRequest) -> Option<Le
             attempts: rec.attempts.saturating_add(1),
             last_reason: Some(req.reason.clone()),
             ttl: req.ttl,
+            due_at: Some(req.lock_expires_at),
             ..rec.clone()
         }),
         None => Some(LeadRecord {
@@ -81,9 +85,83 @@ pub fn acquire(existing: Option<&LeadRecord>, req: &AcquireRequest) -> Option<Le
             last_error: None,
             ttl: req.ttl,
             delivery_started_at: None,
+            due_at: Some(req.lock_expires_at),
             extra: ExtraFields::default(),
         }),
     }
+}
+
+/// The record after an operator's forced resend takes the lease of a sent
+/// thread: `sending` again under a fresh lease, attempts counted, the earlier
+/// delivery checkpoint cleared (that delivery is known to have happened; the
+/// resend is deliberate, not a possible duplicate). `None` unless the record
+/// is `sent` — a thread not sent yet is leased the ordinary way.
+pub fn acquire_resend(existing: &LeadRecord, req: &AcquireRequest) -> Option<LeadRecord> {
+    (existing.status == LeadStatus::Sent).then(|| LeadRecord {
+        status: LeadStatus::Sending,
+        lease_id: Some(req.lease_id.clone()),
+        lock_expires_at: req.lock_expires_at,
+        updated_at: req.now,
+        attempts: existing.attempts.saturating_add(1),
+        last_reason: Some(req.reason.clone()),
+        ttl: req.ttl,
+        delivery_started_at: None,
+        due_at: Some(req.lock_expires_at),
+        ..existing.clone()
+    })
+}
+
+/// The record after a trigger that found nothing to send yet (no customer
+/// message, no contact, the chat still active, ChatKit failing): the thread
+/// is due at `watch.due_at`. `None` when there is nothing to write: the
+/// thread is sent (nothing left to do) or already due as early — a due time
+/// that has come (`<= now`) is the look happening now, and is replaced.
+///
+/// A thread without a record gets a `pending` one: never leased, acquirable
+/// at once, created at `watch.created_at`.
+pub fn watch(existing: Option<&LeadRecord>, watch: &Watch) -> Option<LeadRecord> {
+    match existing {
+        None => Some(LeadRecord {
+            thread_id: watch.thread_id.clone(),
+            status: LeadStatus::Pending,
+            lease_id: None,
+            lock_expires_at: watch.now,
+            created_at: watch.created_at,
+            updated_at: watch.now,
+            attempts: 0,
+            sent_at: None,
+            message_id: None,
+            last_reason: Some(watch.reason.clone()),
+            last_error: None,
+            ttl: watch.ttl,
+            delivery_started_at: None,
+            due_at: Some(watch.due_at),
+            extra: ExtraFields::default(),
+        }),
+        Some(rec) if rec.status == LeadStatus::Sent => None,
+        Some(rec)
+            if rec
+                .due_at
+                .is_some_and(|due| due > watch.now && due <= watch.due_at) =>
+        {
+            None
+        }
+        Some(rec) => Some(LeadRecord {
+            due_at: Some(watch.due_at),
+            updated_at: watch.now,
+            ..rec.clone()
+        }),
+    }
+}
+
+/// The record with nothing due any more (the sweeper gives up on a thread
+/// past its horizon), or `None` when nothing was due.
+pub fn unwatch(rec: &LeadRecord, now: i64) -> Option<LeadRecord> {
+    rec.due_at.is_some().then(|| LeadRecord {
+        due_at: None,
+        updated_at: now,
+        ..rec.clone()
+    })
 }
 
 /// Sets the delivery checkpoint, if `lease_id` still holds a `sending` record.
@@ -105,6 +183,7 @@ pub fn mark_sent(rec: &LeadRecord, lease_id: &LeaseId, mark: &SentMark) -> Optio
         updated_at: mark.now,
         last_error: None,
         ttl: mark.ttl,
+        due_at: None,
         ..rec.clone()
     })
 }
@@ -123,17 +202,26 @@ pub fn mark_error(rec: &LeadRecord, lease_id: &LeaseId, mark: &ErrorMark) -> Opt
         } else {
             rec.delivery_started_at
         },
+        due_at: Some(mark.retry_at),
         ..rec.clone()
     })
 }
 
 /// Gives the lease back before delivery: the lock expires at `now`, so the
-/// next trigger may acquire at once.
-pub fn release(rec: &LeadRecord, lease_id: &LeaseId, now: i64, reason: &str) -> Option<LeadRecord> {
+/// next trigger may acquire at once, and the sweeper looks again at
+/// `due_at`.
+pub fn release(
+    rec: &LeadRecord,
+    lease_id: &LeaseId,
+    now: i64,
+    reason: &str,
+    due_at: i64,
+) -> Option<LeadRecord> {
     holds(rec, lease_id).then(|| LeadRecord {
         lock_expires_at: now,
         updated_at: now,
         last_reason: Some(reason.to_owned()),
+        due_at: Some(due_at),
         ..rec.clone()
     })
 }

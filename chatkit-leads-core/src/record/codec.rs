@@ -45,6 +45,17 @@ pub fn decode_json(key: &ThreadId, json: &str) -> Result<LeadRecord, CorruptReco
     decode(key, &mut serde_json::Deserializer::from_str(json))
 }
 
+/// Reads a JSON document listed by an index query, under the thread it
+/// names itself (an index row's key is the record's by construction; a
+/// record read by its key goes through [`decode_json`]).
+///
+/// # Errors
+/// As [`decode_json`], but for the key check.
+pub fn decode_json_as_stored(json: &str) -> Result<LeadRecord, CorruptRecord> {
+    let record = read(&mut serde_json::Deserializer::from_str(json))?;
+    Ok(record)
+}
+
 /// Reads a record stored under `key` from any self-describing format.
 ///
 /// # Errors
@@ -53,7 +64,19 @@ pub fn decode<'de, D: Deserializer<'de>>(
     key: &ThreadId,
     stored: D,
 ) -> Result<LeadRecord, CorruptRecord> {
-    let record: LeadRecord = serde_path_to_error::deserialize(stored).map_err(|err| {
+    let record = read(stored)?;
+    if &record.thread_id == key {
+        Ok(record)
+    } else {
+        Err(CorruptRecord(
+            "it belongs to another thread than its key".to_owned(),
+        ))
+    }
+}
+
+/// The record in `stored`; errors name the field, never its value.
+fn read<'de, D: Deserializer<'de>>(stored: D) -> Result<LeadRecord, CorruptRecord> {
+    serde_path_to_error::deserialize(stored).map_err(|err| {
         let inner = err.inner().to_string();
         // serde's own wording for a missing field names only the field.
         let what = if inner.starts_with("missing field `") {
@@ -62,14 +85,7 @@ pub fn decode<'de, D: Deserializer<'de>>(
             format!("field {} is invalid", err.path())
         };
         CorruptRecord(what)
-    })?;
-    if &record.thread_id == key {
-        Ok(record)
-    } else {
-        Err(CorruptRecord(
-            "it belongs to another thread than its key".to_owned(),
-        ))
-    }
+    })
 }
 
 /// Whole epoch seconds from an integer, or a number with a fraction (floored).

@@ -28,9 +28,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::ids::{LeaseId, ThreadId};
+use crate::ids::{LeaseId, ThreadId, UserId};
 use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, SentMark};
-use crate::ports::LeadStore;
+use crate::ports::{LeadStore, SeenUser};
 use crate::record::{
     Expected, ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS, PutOutcome, Version,
     Versioned,
@@ -55,6 +55,8 @@ pub async fn run_all<S: LeadStore + 'static>(store: Arc<S>) {
     replace_never_creates_a_record(s).await;
     a_refused_write_reports_the_record_as_it_is(s).await;
     every_field_and_unknown_field_round_trips(s).await;
+    due_lists_records_due_by_now_earliest_first(s).await;
+    users_are_listed_once_per_session(s).await;
     concurrent_puts(Arc::clone(&store), 64, 10).await;
     // The lease on top of it.
     first_acquire_creates_a_sending_record(s).await;
@@ -66,6 +68,7 @@ pub async fn run_all<S: LeadStore + 'static>(store: Arc<S>) {
     mark_error_sets_a_cooldown_and_a_bounded_error(s).await;
     checkpoint_survives_reacquire_unless_cleared(s).await;
     release_makes_the_thread_acquirable_at_once(s).await;
+    every_transition_keeps_the_thread_due_when_work_is_left(s).await;
     unknown_fields_survive_every_transition(s).await;
     a_write_that_already_landed_counts_as_done(s).await;
     every_field_round_trips_like_the_reference(s).await;
@@ -350,6 +353,7 @@ pub async fn every_field_and_unknown_field_round_trips<S: LeadStore + ?Sized>(st
         last_error: Some("timeout; DROP TABLE lead_records; --".to_owned()),
         ttl: i64::MAX,
         delivery_started_at: Some(T0 + 5),
+        due_at: Some(T0 + 9),
         extra: future_fields(),
     };
     assert!(
@@ -369,6 +373,7 @@ pub async fn every_field_and_unknown_field_round_trips<S: LeadStore + ?Sized>(st
         last_reason: None,
         last_error: None,
         delivery_started_at: None,
+        due_at: None,
         extra: ExtraFields::default(),
         attempts: 0,
         ..full
@@ -452,6 +457,151 @@ async fn race_puts<S: LeadStore + 'static>(
     );
     assert_eq!(stored.version, expected.next_version(), "{case}: version");
     stored.version
+}
+
+/// Far from the other cases' times, so their records never show here.
+const DUE_ERA: i64 = 1_000_000_000;
+
+/// `due(now, limit)` lists the records whose `due_at` has come, earliest
+/// first and at most `limit`; records not due, or due later, are left out.
+pub async fn due_lists_records_due_by_now_earliest_first<S: LeadStore + ?Sized>(store: &S) {
+    let case = "due";
+    let now = DUE_ERA + 1_000;
+    let mut mine = Vec::new();
+    for (n, due_at) in [
+        Some(now - 5),
+        Some(now),
+        None,
+        Some(now + 1),
+        Some(now - 50),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let thread = fresh_thread(&format!("due{n}"));
+        let record = LeadRecord {
+            due_at,
+            ..sample_record(&thread, DUE_ERA)
+        };
+        assert!(
+            put(store, &record, Expected::Absent, case).await,
+            "{case}: insert"
+        );
+        mine.push(thread);
+    }
+    let due = store
+        .due(now, 100)
+        .await
+        .unwrap_or_else(|e| panic!("{case}: due failed: {e}"));
+    assert!(
+        due.iter().all(|r| r.due_at.is_some_and(|at| at <= now)),
+        "{case}: only records due by now"
+    );
+    assert!(
+        due.windows(2).all(|w| w[0].due_at <= w[1].due_at),
+        "{case}: earliest first"
+    );
+    let listed: Vec<&ThreadId> = due
+        .iter()
+        .map(|r| &r.thread_id)
+        .filter(|t| mine.contains(t))
+        .collect();
+    assert_eq!(
+        listed,
+        [&mine[4], &mine[0], &mine[1]],
+        "{case}: due by now, earliest first"
+    );
+    let first_two = store
+        .due(now, 2)
+        .await
+        .unwrap_or_else(|e| panic!("{case}: due failed: {e}"));
+    assert_eq!(first_two.len(), 2, "{case}: at most limit");
+    assert!(
+        first_two
+            .iter()
+            .all(|r| r.due_at.is_some_and(|at| at <= now - 5)),
+        "{case}: the earliest"
+    );
+
+    // A record that stops being due leaves the list.
+    assert!(
+        ok(case, "unwatch", lease::unwatch(store, &mine[4], now).await),
+        "{case}: unwatch writes"
+    );
+    let due = store
+        .due(now, 100)
+        .await
+        .unwrap_or_else(|e| panic!("{case}: due failed: {e}"));
+    assert!(
+        !due.iter().any(|r| r.thread_id == mine[4]),
+        "{case}: no longer due"
+    );
+}
+
+/// A user is listed after a session, once; a later session lists it again;
+/// an earlier time never replaces a later one.
+pub async fn users_are_listed_once_per_session<S: LeadStore + ?Sized>(store: &S) {
+    let case = "users";
+    let era = DUE_ERA + 500_000;
+    let mine = |users: Vec<SeenUser>, who: &[&UserId]| -> Vec<(UserId, i64)> {
+        users
+            .into_iter()
+            .filter(|seen| who.contains(&&seen.user))
+            .map(|seen| (seen.user, seen.last_seen_at))
+            .collect()
+    };
+    let fresh = |n: u8| {
+        UserId::parse(&format!("anon_{}_{n}", uuid::Uuid::new_v4().simple()))
+            .unwrap_or_else(|e| panic!("{case}: user id: {e}"))
+    };
+    let (early, late) = (fresh(1), fresh(2));
+    let touch = |user: &UserId, at: i64| {
+        let user = user.clone();
+        async move {
+            store
+                .touch_user(&user, at, at + TTL)
+                .await
+                .unwrap_or_else(|e| panic!("{case}: touch_user failed: {e}"));
+        }
+    };
+    let list = |since: i64, quiet_before: i64| async move {
+        store
+            .users_to_list(since, quiet_before, 100)
+            .await
+            .unwrap_or_else(|e| panic!("{case}: users_to_list failed: {e}"))
+    };
+    touch(&early, era + 10).await;
+    touch(&late, era + 20).await;
+    touch(&late, era + 15).await; // an earlier time does not win
+    assert_eq!(
+        mine(list(era, era + 30).await, &[&early, &late]),
+        [(early.clone(), era + 10), (late.clone(), era + 20)],
+        "{case}: both, earliest first"
+    );
+    assert_eq!(
+        mine(list(era, era + 19).await, &[&early, &late]),
+        [(early.clone(), era + 10)],
+        "{case}: only users quiet since quiet_before"
+    );
+    assert!(
+        mine(list(era + 11, era + 30).await, &[&early]).is_empty(),
+        "{case}: not users last seen before since"
+    );
+    store
+        .mark_listed(&early, era + 10)
+        .await
+        .unwrap_or_else(|e| panic!("{case}: mark_listed failed: {e}"));
+    assert_eq!(
+        mine(list(era, era + 30).await, &[&early, &late]),
+        [(late.clone(), era + 20)],
+        "{case}: a listed user is not listed again"
+    );
+    touch(&early, era + 25).await;
+    assert_eq!(
+        mine(list(era, era + 30).await, &[&early, &late]),
+        [(late.clone(), era + 20), (early.clone(), era + 25)],
+        "{case}: until its next session"
+    );
 }
 
 // --------------------------------------------------------------- the lease
@@ -616,7 +766,7 @@ pub async fn stale_lease_cannot_mark_or_checkpoint<S: LeadStore + ?Sized>(store:
         "{case}: mark_error"
     );
     assert!(
-        !ok(case, "release", stale.release(later, "x").await),
+        !ok(case, "release", stale.release(later, "x", later).await),
         "{case}: release"
     );
     let rec = read(store, &thread, case).await;
@@ -721,7 +871,11 @@ pub async fn release_makes_the_thread_acquirable_at_once<S: LeadStore + ?Sized>(
     let thread = fresh_thread(case);
     let mut lease = must_win(store, &thread, T0).await;
     assert!(
-        ok(case, "release", lease.release(T0 + 5, "not_ready").await),
+        ok(
+            case,
+            "release",
+            lease.release(T0 + 5, "not_ready", T0 + 600).await
+        ),
         "{case}: holder may release"
     );
     let rec = read(store, &thread, case).await;
@@ -733,6 +887,98 @@ pub async fn release_makes_the_thread_acquirable_at_once<S: LeadStore + ?Sized>(
     assert_eq!(rec.status, LeadStatus::Sending, "{case}: status");
     let again = must_win(store, &thread, T0 + 5).await;
     assert_eq!(again.record().attempts, 2, "{case}: attempts");
+}
+
+/// The sweeper's bookkeeping rides on the lease: a lease is due when it
+/// expires, a failure when its cooldown ends, a release when it said; a sent
+/// thread is not due; a trigger that finds nothing to send makes a thread
+/// due, creating a `pending` record for a thread it never saw.
+pub async fn every_transition_keeps_the_thread_due_when_work_is_left<S: LeadStore + ?Sized>(
+    store: &S,
+) {
+    let case = "due_transitions";
+    let thread = fresh_thread(case);
+    let watch = lease::Watch {
+        thread_id: thread.clone(),
+        now: T0,
+        due_at: T0 + 600,
+        created_at: T0 - 30,
+        ttl: T0 + TTL,
+        reason: "missing_contact".to_owned(),
+    };
+    assert!(
+        ok(case, "watch", lease::watch(store, &watch, None).await),
+        "{case}: watch writes"
+    );
+    let pending = read(store, &thread, case).await;
+    assert_eq!(
+        (
+            pending.status,
+            pending.due_at,
+            pending.created_at,
+            pending.attempts
+        ),
+        (LeadStatus::Pending, Some(T0 + 600), T0 - 30, 0),
+        "{case}: a pending record"
+    );
+    let later = lease::Watch {
+        due_at: T0 + 900,
+        ..watch.clone()
+    };
+    assert!(
+        !ok(case, "watch", lease::watch(store, &later, None).await),
+        "{case}: already due as early: no write"
+    );
+    let mut held = must_win(store, &thread, T0 + 1).await;
+    assert_eq!(
+        held.record().due_at,
+        Some(T0 + 1 + LEASE),
+        "{case}: due at lease expiry"
+    );
+    assert_eq!(held.record().created_at, T0 - 30, "{case}: created_at kept");
+    let error = ErrorMark {
+        now: T0 + 2,
+        retry_at: T0 + 62,
+        error: "timeout".into(),
+        clear_delivery: false,
+    };
+    assert!(
+        ok(case, "mark_error", held.mark_error(&error).await),
+        "{case}: mark_error"
+    );
+    assert_eq!(
+        read(store, &thread, case).await.due_at,
+        Some(T0 + 62),
+        "{case}: due after cooldown"
+    );
+    let mut held = must_win(store, &thread, T0 + 62).await;
+    assert!(
+        ok(
+            case,
+            "release",
+            held.release(T0 + 63, "not_ready", T0 + 663).await
+        ),
+        "{case}: release"
+    );
+    assert_eq!(
+        read(store, &thread, case).await.due_at,
+        Some(T0 + 663),
+        "{case}: due as released"
+    );
+    let mut held = must_win(store, &thread, T0 + 64).await;
+    assert!(
+        ok(case, "mark_sent", held.mark_sent(&sent_mark(T0 + 65)).await),
+        "{case}: mark_sent"
+    );
+    assert_eq!(
+        read(store, &thread, case).await.due_at,
+        None,
+        "{case}: sent: nothing due"
+    );
+    assert!(
+        !ok(case, "watch", lease::watch(store, &watch, None).await),
+        "{case}: a sent thread is never watched"
+    );
 }
 
 /// Fields a newer release stored survive an older release's acquire,

@@ -3,8 +3,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use crate::ids::{LeaseId, ThreadId};
-use crate::ports::{LeadStore, StoreError};
+use crate::ids::{LeaseId, ThreadId, UserId};
+use crate::ports::{LeadStore, SeenUser, StoreError};
 use crate::record::{Expected, LeadRecord, Version, Versioned};
 
 /// A store primitive, for failure injection.
@@ -19,9 +19,17 @@ pub enum StoreOp {
 /// Which writes a hook applies to: those whose new record matches.
 type WriteFilter = Arc<dyn Fn(&LeadRecord) -> bool + Send + Sync>;
 
+/// A remembered user: last session, and the session it was listed for.
+#[derive(Default, Clone, Copy)]
+struct UserEntry {
+    last_seen_at: i64,
+    listed_at: Option<i64>,
+}
+
 #[derive(Default)]
 struct State {
     records: HashMap<ThreadId, Versioned>,
+    users: HashMap<UserId, UserEntry>,
     fail_on: Option<StoreOp>,
     steal_before: Option<WriteFilter>,
 }
@@ -77,6 +85,15 @@ impl MemoryStore {
             .records
             .get(thread_id)
             .map(|stored| stored.record.clone())
+    }
+
+    /// Every record, in no particular order.
+    pub fn records(&self) -> Vec<LeadRecord> {
+        self.lock()
+            .records
+            .values()
+            .map(|stored| stored.record.clone())
+            .collect()
     }
 
     /// Number of records.
@@ -148,5 +165,64 @@ impl LeadStore for MemoryStore {
             state.records.insert(record.thread_id.clone(), stored);
         }
         Ok(matches)
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<LeadRecord>, StoreError> {
+        let state = self.lock();
+        state.check(StoreOp::Load)?;
+        let mut due: Vec<LeadRecord> = state
+            .records
+            .values()
+            .filter(|stored| stored.record.due_at.is_some_and(|at| at <= now))
+            .map(|stored| stored.record.clone())
+            .collect();
+        due.sort_by_key(|record| record.due_at);
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn touch_user(
+        &self,
+        user: &UserId,
+        now: i64,
+        _expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.check(StoreOp::Put)?;
+        let entry = state.users.entry(user.clone()).or_default();
+        entry.last_seen_at = entry.last_seen_at.max(now);
+        Ok(())
+    }
+
+    async fn users_to_list(
+        &self,
+        since: i64,
+        quiet_before: i64,
+        limit: usize,
+    ) -> Result<Vec<SeenUser>, StoreError> {
+        let state = self.lock();
+        state.check(StoreOp::Load)?;
+        let mut users: Vec<SeenUser> = state
+            .users
+            .iter()
+            .filter(|(_, e)| (since..=quiet_before).contains(&e.last_seen_at))
+            .filter(|(_, e)| e.listed_at.is_none_or(|listed| listed < e.last_seen_at))
+            .map(|(user, e)| SeenUser {
+                user: user.clone(),
+                last_seen_at: e.last_seen_at,
+            })
+            .collect();
+        users.sort_by_key(|seen| seen.last_seen_at);
+        users.truncate(limit);
+        Ok(users)
+    }
+
+    async fn mark_listed(&self, user: &UserId, seen_at: i64) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.check(StoreOp::Put)?;
+        if let Some(entry) = state.users.get_mut(user) {
+            entry.listed_at = Some(seen_at);
+        }
+        Ok(())
     }
 }

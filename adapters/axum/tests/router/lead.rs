@@ -1,6 +1,7 @@
 //! `POST /lead`: validation at the edge, the reason table, error statuses.
 
 use axum::http::StatusCode;
+use chatkit_leads_core::LeadStatus;
 use chatkit_leads_core::ThreadId;
 use chatkit_leads_core::ports::ChatKitError;
 use chatkit_leads_core::testkit::StoreOp;
@@ -163,11 +164,20 @@ async fn chatkit_failure_is_502_and_leaves_no_blocking_record() {
         .await;
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
     assert!(answer.json["error"].is_string());
-    assert!(
-        h.store
-            .record(&ThreadId::parse("cthr_fx_en_truck_seats").unwrap())
-            .is_none()
+    let record = h
+        .store
+        .record(&ThreadId::parse("cthr_fx_en_truck_seats").unwrap())
+        .expect("the thread is left due for the sweeper");
+    assert_eq!(
+        record.status,
+        LeadStatus::Pending,
+        "no lease, nothing blocking"
     );
+    h.chatkit.fail_with(None);
+    let again = h
+        .post("/lead", lead_body("cthr_fx_en_truck_seats", "idle"))
+        .await;
+    assert_eq!(again.json["sent"], true, "the next trigger sends");
 }
 
 #[tokio::test]
