@@ -179,7 +179,11 @@ async fn records_written_before_versions_keep_every_field<T: TestDb>() {
         .into_iter()
         .map(|r| r.thread_id)
         .collect();
-    assert_eq!(due, std::slice::from_ref(&failed), "the sent thread is not due");
+    assert_eq!(
+        due,
+        std::slice::from_ref(&failed),
+        "the sent thread is not due"
+    );
     assert_eq!((record.sent_at, record.message_id), (None, None));
     let retry = expect_won(&store, &acquire_request(&failed, T0 + 60)).await;
     assert_eq!(
