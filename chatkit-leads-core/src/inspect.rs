@@ -6,6 +6,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::contact::Contact;
 use crate::email::{self, Diagnostics, OutgoingEmail, PossibleDuplicate};
 use crate::ids::{LeaseId, ThreadId};
@@ -17,7 +19,7 @@ use crate::request::{LeadRequest, TriggerReason};
 use crate::workflow::{LeadWorkflow, SummaryResult, blocked_outcome};
 
 /// What ChatKit holds for a thread, without its text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ThreadFacts {
     /// Items in the thread (messages, widgets, tasks …).
     pub items: usize,

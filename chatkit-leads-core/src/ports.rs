@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::chatkit::{CreateSession, Page, PageRequest, Session, Thread, ThreadItem};
+use crate::contact::EmailAddress;
 use crate::email::OutgoingEmail;
 use crate::ids::{ThreadId, UserId};
 use crate::record::codec::CorruptRecord;
@@ -68,6 +69,20 @@ pub trait ChatKitClient: Send + Sync {
         user: &UserId,
         page: &PageRequest,
     ) -> Result<Page<Thread>, ChatKitError>;
+
+    /// Whether ChatKit answers with these credentials, for an operator's
+    /// `check`: lists one thread of a user nobody has (an authenticated
+    /// read that changes nothing).
+    async fn check(&self) -> Result<(), ChatKitError> {
+        let probe = UserId::parse("chatkit-leads-check")
+            .map_err(|err| ChatKitError::Decode(err.to_string()))?;
+        let page = PageRequest {
+            order: crate::chatkit::Order::Desc,
+            limit: 1,
+            after: None,
+        };
+        self.list_threads(&probe, &page).await.map(drop)
+    }
 }
 
 /// A lead store could not be reached or returned something unreadable.
@@ -214,6 +229,16 @@ impl MailError {
 pub trait Mailer: Send + Sync {
     /// Sends `email` and returns the provider's message id.
     async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError>;
+
+    /// Whether the provider can take lead emails from `from` with this
+    /// configuration, without sending anything, for an operator's `check`
+    /// (SMTP: a session up to `AUTH`; SES: `from` or its domain is a
+    /// verified identity; outbox: a writable directory). Mailers with
+    /// nothing to reach keep this default, which succeeds.
+    async fn check(&self, from: &EmailAddress) -> Result<(), MailError> {
+        let _ = from;
+        Ok(())
+    }
 }
 
 /// The model call failed or gave an unusable answer.
@@ -320,6 +345,9 @@ impl<T: ChatKitClient + ?Sized> ChatKitClient for Arc<T> {
     ) -> Result<Page<Thread>, ChatKitError> {
         (**self).list_threads(user, page).await
     }
+    async fn check(&self) -> Result<(), ChatKitError> {
+        (**self).check().await
+    }
 }
 
 #[async_trait]
@@ -363,6 +391,9 @@ impl<T: LeadStore + ?Sized> LeadStore for Arc<T> {
 impl<T: Mailer + ?Sized> Mailer for Arc<T> {
     async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
         (**self).send(email).await
+    }
+    async fn check(&self, from: &EmailAddress) -> Result<(), MailError> {
+        (**self).check(from).await
     }
 }
 

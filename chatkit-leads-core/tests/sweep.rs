@@ -134,6 +134,12 @@ async fn a_chat_answered_missing_contact_is_sent_after_the_customer_adds_a_phone
         report.leads
     );
     assert_eq!(h.mailer.sent_count(), 0);
+    let waiting = h.store.record(&thread("cthr_contact_later"));
+    assert_eq!(
+        waiting.and_then(|r| r.last_reason).as_deref(),
+        Some("not_idle"),
+        "the record says why the thread waits"
+    );
 
     h.clock.advance(Duration::from_secs(QUIET));
     assert_eq!(sweep(&h).await.sent(), 1);

@@ -60,7 +60,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chatkit_leads_core::{Clock, MailError, Mailer, OutgoingEmail, SystemClock};
+use chatkit_leads_core::{Clock, EmailAddress, MailError, Mailer, OutgoingEmail, SystemClock};
 
 /// A [`Mailer`] that writes each email as `.eml` + `.html` files into a
 /// folder (see the [crate documentation](crate)).
@@ -132,5 +132,13 @@ impl Mailer for OutboxMailer {
         let path = self.write(email).await?;
         tracing::info!(file = %path.display(), "lead email written to the outbox");
         Ok(email.message_id.clone())
+    }
+
+    /// Creates the folder if needed and writes and removes a probe file.
+    async fn check(&self, _from: &EmailAddress) -> Result<(), MailError> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || write::probe(&dir))
+            .await
+            .map_err(|_| MailError::Transport("outbox: the writer task failed".to_owned()))?
     }
 }

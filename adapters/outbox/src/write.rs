@@ -36,6 +36,21 @@ pub(crate) fn short_id(message_id: &str) -> String {
     }
 }
 
+/// Whether emails can be written to `dir`: creates it, then writes, flushes
+/// and removes a hidden probe file.
+pub(crate) fn probe(dir: &Path) -> Result<(), MailError> {
+    fs::create_dir_all(dir).map_err(|e| failed("create the folder", dir, &e))?;
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!(".check-{}-{n}.tmp", std::process::id()));
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(b"check").and_then(|()| file.sync_all()));
+    remove_quietly(&path);
+    written.map_err(|e| failed("write", &path, &e))
+}
+
 /// One email to write.
 pub(crate) struct Job {
     pub(crate) dir: PathBuf,

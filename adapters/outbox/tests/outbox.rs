@@ -290,3 +290,27 @@ async fn a_read_only_folder_is_a_transport_error() {
         assert!(entries(&outbox).is_empty(), "nothing left behind");
     }
 }
+
+#[tokio::test]
+async fn check_creates_the_folder_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outbox = dir.path().join("new/outbox");
+    let from = EmailAddress::parse("leads@shop.example").expect("address");
+    OutboxMailer::new(&outbox)
+        .check(&from)
+        .await
+        .expect("writable");
+    assert!(outbox.is_dir());
+    assert_eq!(entries(&outbox), Vec::<String>::new(), "no probe file left");
+
+    let file = dir.path().join("a-file");
+    fs::write(&file, "x").expect("write");
+    let err = OutboxMailer::new(file.join("outbox"))
+        .check(&from)
+        .await
+        .expect_err("a folder under a file cannot exist");
+    assert!(
+        matches!(&err, MailError::Transport(m) if m.contains("a-file")),
+        "{err}"
+    );
+}

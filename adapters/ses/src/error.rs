@@ -6,6 +6,7 @@ use std::error::Error;
 
 use aws_sdk_sesv2::config::http::HttpResponse;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::operation::get_email_identity::GetEmailIdentityError;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use chatkit_leads_core::MailError;
 
@@ -69,6 +70,31 @@ fn service_error(err: &SendEmailError, status: u16) -> MailError {
             _ => MailError::Transport(format!("{} (SES answered HTTP {status})", code_of(other))),
         },
     }
+}
+
+/// Maps a failed read of [`crate::SesMailer`]'s check: the service's code
+/// and status, or why it could not be reached.
+pub(crate) fn check_error<E>(err: &SdkError<E, HttpResponse>) -> MailError
+where
+    E: ProvideErrorMetadata + Error + 'static,
+{
+    match err {
+        SdkError::ServiceError(context) => MailError::Rejected(format!(
+            "{} (SES answered HTTP {})",
+            context.err().code().unwrap_or("unknown error"),
+            context.raw().status().as_u16()
+        )),
+        SdkError::TimeoutError(_) => MailError::Transport("SES timed out".to_owned()),
+        _ => MailError::Transport(describe(err)),
+    }
+}
+
+/// Whether SES answered that the identity does not exist.
+pub(crate) fn not_found(err: &SdkError<GetEmailIdentityError, HttpResponse>) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(GetEmailIdentityError::NotFoundException(_))
+    )
 }
 
 fn code_of(err: &SendEmailError) -> &str {

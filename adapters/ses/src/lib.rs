@@ -73,8 +73,8 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::primitives::Blob;
-use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
-use chatkit_leads_core::{MailError, Mailer, OutgoingEmail};
+use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage, VerificationStatus};
+use chatkit_leads_core::{EmailAddress, MailError, Mailer, OutgoingEmail};
 
 /// A [`Mailer`] over SES v2 `SendEmail` with raw MIME content (see the
 /// [crate documentation](crate)).
@@ -172,5 +172,41 @@ impl Mailer for SesMailer {
                 "SES answered without a MessageId".to_owned(),
             )),
         }
+    }
+
+    /// Reads the identity of `from`, then of its domain: the endpoint,
+    /// region and credentials work and SES will take mail from `from`
+    /// (the role needs `ses:GetEmailIdentity`).
+    async fn check(&self, from: &EmailAddress) -> Result<(), MailError> {
+        let address = from.as_str();
+        let domain = address.rsplit_once('@').map(|(_, domain)| domain);
+        for identity in std::iter::once(address).chain(domain) {
+            let found = self
+                .client
+                .get_email_identity()
+                .email_identity(identity)
+                .send()
+                .await;
+            match found {
+                // Either flag says it is verified (the emulators set only
+                // the status).
+                Ok(found)
+                    if found.verified_for_sending_status()
+                        || found.verification_status() == Some(&VerificationStatus::Success) =>
+                {
+                    return Ok(());
+                }
+                Ok(_) => {
+                    return Err(MailError::Rejected(
+                        "the sender's SES identity is not verified for sending yet".to_owned(),
+                    ));
+                }
+                Err(err) if error::not_found(&err) => continue,
+                Err(err) => return Err(error::check_error(&err)),
+            }
+        }
+        Err(MailError::Rejected(
+            "neither the sender address nor its domain is an SES identity".to_owned(),
+        ))
     }
 }

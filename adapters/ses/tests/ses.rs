@@ -291,3 +291,43 @@ async fn an_unreachable_endpoint_is_a_transport_error() {
     assert!(!err.certainly_not_sent());
     assert!(!err.to_string().contains('@'), "{err}");
 }
+
+#[tokio::test]
+async fn check_finds_the_senders_identity_and_says_when_there_is_none() {
+    let client = client_for(&endpoint());
+    let mailer = SesMailer::new(client.clone());
+    let sender = fresh_sender();
+    let err = mailer
+        .check(&sender)
+        .await
+        .expect_err("not an identity yet");
+    assert!(err.certainly_not_sent(), "{err:?}");
+    assert!(!err.to_string().contains('@'), "{err}");
+    verify(&client, &sender).await;
+    mailer.check(&sender).await.expect("a verified sender");
+    let domain = sender
+        .as_str()
+        .rsplit_once('@')
+        .expect("domain")
+        .1
+        .to_owned();
+    client
+        .create_email_identity()
+        .email_identity(&domain)
+        .send()
+        .await
+        .expect("create domain identity");
+    let colleague = address(&format!("other@{domain}"));
+    mailer
+        .check(&colleague)
+        .await
+        .expect("a verified domain covers it");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mailer = SesMailer::new(client_for(&format!("http://127.0.0.1:{port}")));
+    let err = mailer.check(&sender).await.expect_err("nothing listens");
+    assert!(matches!(err, MailError::Transport(_)), "{err:?}");
+}

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chatkit_leads_core::email::OutgoingEmail;
-use chatkit_leads_core::{MailError, Mailer};
+use chatkit_leads_core::{EmailAddress, MailError, Mailer};
 use lettre::Address;
 use lettre::address::Envelope;
 use lettre::transport::smtp::Error as SmtpError;
@@ -352,6 +352,14 @@ impl Mailer for SmtpMailer {
                 Err(error)
             }
         }
+    }
+
+    /// Opens a session up to `AUTH` (TLS and credentials checked) and quits.
+    async fn check(&self, _from: &EmailAddress) -> Result<(), MailError> {
+        let mut connection = self.connect().await.map_err(|f| f.to_mail_error())?;
+        // The check passed once AUTH did; a slow QUIT changes nothing.
+        let _ = tokio::time::timeout(self.config.timeout, connection.quit()).await;
+        Ok(())
     }
 }
 

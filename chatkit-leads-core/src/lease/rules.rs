@@ -118,7 +118,9 @@ pub fn acquire_resend(existing: &LeadRecord, req: &AcquireRequest) -> Option<Lea
 /// that has come (`<= now`) is the look happening now, and is replaced.
 ///
 /// A thread without a record gets a `pending` one: never leased, acquirable
-/// at once, created at `watch.created_at`.
+/// at once, created at `watch.created_at`. `last_reason` becomes the
+/// look's answer (`missing_contact`, `not_idle`, …), so an operator sees why
+/// the thread waits.
 pub fn watch(existing: Option<&LeadRecord>, watch: &Watch) -> Option<LeadRecord> {
     match existing {
         None => Some(LeadRecord {
@@ -149,6 +151,7 @@ pub fn watch(existing: Option<&LeadRecord>, watch: &Watch) -> Option<LeadRecord>
         Some(rec) => Some(LeadRecord {
             due_at: Some(watch.due_at),
             updated_at: watch.now,
+            last_reason: Some(watch.reason.clone()),
             ..rec.clone()
         }),
     }

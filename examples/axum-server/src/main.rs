@@ -1,183 +1,127 @@
 //! `chatkit-leads-server`: the lead-intake server on embedded defaults
-//! (SQLite file store, outbox mailer, 127.0.0.1:8787). See `--help`.
+//! (SQLite file store, outbox mailer, 127.0.0.1:8787), and the operator's
+//! commands on the same settings (`inspect`, `preview`, `resend`, `sweep`,
+//! `check`). See `--help` and docs/runbook.md.
 #![forbid(unsafe_code)]
 
+mod app;
 mod backends;
+mod cli;
 mod preview;
 mod settings;
+mod sweeper;
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::io::IsTerminal;
+use std::process::ExitCode;
 
 use anyhow::Context;
-use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
-use chatkit_leads_core::session::{SessionSettings, WorkflowId};
-use chatkit_leads_core::{
-    ChatKitClient, EmailAddress, Envelope, LeadConfig, LeadWorkflow, NoSummarizer, Ports,
-    ShopProfile, Summarizer, SystemClock,
-};
-use chatkit_leads_openai::{ApiKey, OpenAiClient, OpenAiConfig};
 use clap::Parser;
-use tracing::{info, warn};
+use tracing::info;
 
-use crate::settings::{Mode, Settings};
+use crate::app::App;
+use crate::cli::{Command, Exit};
+use crate::settings::{LogFormat, Settings};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let settings = Settings::parse();
-    let app = build(&settings).await?;
+/// The chatkit-leads server: mints ChatKit sessions and turns finished chats
+/// into one lead email each; its commands answer an operator's questions
+/// about one thread.
+///
+/// Without OPENAI_API_KEY and CHATKIT_WORKFLOW_ID it starts in an offline
+/// preview that serves bundled sample threads, so a lead email can be seen
+/// in the outbox without any account.
+///
+/// Exit codes: 0 done; 1 a dependency failed (or `check` found a problem);
+/// 2 invalid settings or usage; 3 nothing was sent (`resend` refused or not
+/// ready); 4 no such thread.
+#[derive(Debug, Parser)]
+#[command(name = "chatkit-leads-server", version, about, long_about)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+
+    /// Print one JSON document instead of text (every command but `serve`).
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// What to do (default: `serve`).
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    init_logging(cli.settings.log_format, matches!(command, Command::Serve));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return Exit::Dependency.into();
+        }
+    };
+    runtime.block_on(async move {
+        let app = match App::assemble(&cli.settings).await {
+            Ok(app) => app,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                return Exit::Settings.into();
+            }
+        };
+        match command {
+            Command::Serve => match serve(&app, &cli.settings).await {
+                Ok(()) => Exit::Done.into(),
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    Exit::Settings.into()
+                }
+            },
+            other => cli::run(other, &app, &cli.settings, cli.json).await.into(),
+        }
+    })
+}
+
+/// Serves the router until SIGTERM or ctrl-c, with the background sweep.
+async fn serve(app: &App, settings: &Settings) -> anyhow::Result<()> {
+    let router = app.router(settings)?;
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("BIND: cannot listen on {}", settings.bind))?;
     info!(addr = %listener.local_addr()?, "listening");
-    axum::serve(listener, app)
+    let sweeper = sweeper::start(app, settings);
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
+    sweeper.stop().await;
     info!("stopped");
     Ok(())
 }
 
-/// Builds the router from the settings; every invalid setting is an error
-/// naming it, before the server accepts a request.
-async fn build(settings: &Settings) -> anyhow::Result<axum::Router> {
-    let mode = settings.mode()?;
-    let shop = match settings.leads_shop_config.as_deref() {
-        Some(path) => ShopProfile::from_toml_file(path).context("LEADS_SHOP_CONFIG")?,
-        None => ShopProfile::seed(),
+/// Logs to stdout for `serve`, to stderr for the commands (their output is
+/// stdout); colours only on a terminal; `RUST_LOG` filters (default `info`
+/// for `serve`, `warn` for commands).
+fn init_logging(format: LogFormat, serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let terminal = if serving {
+        std::io::stdout().is_terminal()
+    } else {
+        std::io::stderr().is_terminal()
     };
-    let store = backends::store(&settings.leads_store).await?;
-    let mailer = backends::mailer(&settings.leads_mailer).await?;
-
-    let (chatkit, summarizer, sessions): (Arc<dyn ChatKitClient>, Arc<dyn Summarizer>, _) =
-        match &mode {
-            Mode::Live {
-                api_key,
-                workflow_id,
-            } => {
-                let mut config = OpenAiConfig::new(ApiKey::new(api_key.as_str()))
-                    .with_base_url(&settings.openai_base_url)
-                    .context("OPENAI_BASE_URL")?;
-                config.summary_model = settings.lead_summary_model.clone();
-                let client = Arc::new(OpenAiClient::new(config).context("OPENAI_API_KEY")?);
-                let workflow = WorkflowId::parse(workflow_id).context("CHATKIT_WORKFLOW_ID")?;
-                (client.clone(), client, Some(SessionSettings::new(workflow)))
-            }
-            Mode::Preview => (
-                Arc::new(preview::sample_chatkit()?),
-                Arc::new(NoSummarizer),
-                None,
-            ),
-        };
-
-    let envelope = envelope(settings, &mode, &shop.name)?;
-    let mut config = LeadConfig::new(shop, envelope);
-    config.lease.lease = Duration::from_secs(settings.leads_lease_seconds);
-    config.lease.error_cooldown = Duration::from_secs(settings.leads_error_cooldown_seconds);
-    config.summary_timeout = Duration::from_secs(settings.leads_summary_timeout_seconds);
-    let ports = Ports {
-        chatkit,
-        store,
-        mailer,
-        summarizer,
-        clock: SystemClock,
-    };
-    let workflow = LeadWorkflow::new(ports, config)
-        .context("LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / shop profile")?;
-
-    let mut router = LeadsRouter::new(Arc::new(workflow))
-        .cors_origins(settings.origins())
-        .identity(identity(settings)?);
-    match (&mode, sessions) {
-        (Mode::Live { .. }, Some(sessions)) => {
-            router = router.sessions(sessions);
-            info!(store = %scheme(&settings.leads_store), mailer = %scheme(&settings.leads_mailer), "live mode");
-        }
-        _ => {
-            warn!(
-                "OFFLINE PREVIEW: OPENAI_API_KEY and CHATKIT_WORKFLOW_ID are not set; /session answers 503"
-            );
-            info!(threads = ?preview::sample_ids(), "bundled sample threads (POST /lead {{\"threadId\": …}})");
-        }
+    match (format, serving) {
+        (LogFormat::Json, true) => builder.json().init(),
+        (LogFormat::Json, false) => builder.json().with_writer(std::io::stderr).init(),
+        (LogFormat::Text, true) => builder.with_ansi(terminal).init(),
+        (LogFormat::Text, false) => builder
+            .with_ansi(terminal)
+            .with_writer(std::io::stderr)
+            .init(),
     }
-    let app = router
-        .build()
-        .context("ALLOWED_ORIGINS / LEADS_COOKIE_KEY")?;
-    Ok(match mode {
-        Mode::Live { .. } => app,
-        Mode::Preview => {
-            info!("demo page: GET /demo");
-            app.merge(preview::demo_routes())
-        }
-    })
-}
-
-fn envelope(settings: &Settings, mode: &Mode, shop_name: &str) -> anyhow::Result<Envelope> {
-    let preview = matches!(mode, Mode::Preview);
-    let required =
-        |value: &Option<String>, name: &str, preview_default: &str| -> anyhow::Result<String> {
-            match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-                Some(v) => Ok(v.to_owned()),
-                None if preview => Ok(preview_default.to_owned()),
-                None => anyhow::bail!("{name} is required in live mode"),
-            }
-        };
-    let from_raw = required(
-        &settings.lead_from_email,
-        "LEAD_FROM_EMAIL",
-        "leads@example.com",
-    )?;
-    let from = EmailAddress::parse(&from_raw).context("LEAD_FROM_EMAIL is not an email address")?;
-    let to_raw = required(&settings.lead_to_email, "LEAD_TO_EMAIL", "shop@example.com")?;
-    let to = to_raw
-        .split(',')
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(|a| {
-            EmailAddress::parse(a)
-                .with_context(|| "LEAD_TO_EMAIL has an entry that is not an email address")
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Envelope {
-        from,
-        from_name: Some(shop_name.to_owned()),
-        to,
-    })
-}
-
-fn identity(settings: &Settings) -> anyhow::Result<UserIdentity> {
-    if settings.leads_trust_browser_user {
-        warn!("LEADS_TRUST_BROWSER_USER: the browser's `user` is trusted");
-        return Ok(UserIdentity::TrustBrowser);
-    }
-    let key = match settings.leads_cookie_key.as_deref() {
-        Some(b64) => CookieKey::from_base64(b64.trim())
-            .context("LEADS_COOKIE_KEY must be base64 of at least 32 bytes")?,
-        None => {
-            warn!("LEADS_COOKIE_KEY is not set: using a random key; user cookies reset on restart");
-            CookieKey::new(random_key()).context("random cookie key")?
-        }
-    };
-    Ok(UserIdentity::signed_cookie(key).with_same_site(settings.leads_cookie_samesite))
-}
-
-/// 32 random bytes from two v4 UUIDs (the OS random source).
-fn random_key() -> Vec<u8> {
-    [uuid_bytes(), uuid_bytes()].concat()
-}
-
-fn uuid_bytes() -> [u8; 16] {
-    *uuid::Uuid::new_v4().as_bytes()
-}
-
-fn scheme(spec: &str) -> &str {
-    spec.split([':', '/']).next().unwrap_or_default()
 }
 
 /// Completes on SIGTERM or ctrl-c; axum then stops accepting and lets

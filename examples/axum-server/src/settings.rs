@@ -3,18 +3,15 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use chatkit_leads_core::sweep::SweepSettings;
 
 use chatkit_leads_axum::{SameSite, UnknownSameSite};
-use clap::Parser;
+use clap::{Args, ValueEnum};
 
-/// The chatkit-leads server: mints ChatKit sessions and turns finished chats
-/// into one lead email each.
-///
-/// Without OPENAI_API_KEY and CHATKIT_WORKFLOW_ID it starts in an offline
-/// preview that serves bundled sample threads, so a lead email can be seen
-/// in the outbox without any account.
-#[derive(Debug, Parser)]
-#[command(name = "chatkit-leads-server", version, about, long_about)]
+/// Every setting; `--help` lists them with their environment names.
+#[derive(Debug, Args)]
 pub struct Settings {
     /// Address to listen on.
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8787")]
@@ -93,6 +90,45 @@ pub struct Settings {
     /// Cooldown after a failed send, in seconds.
     #[arg(long, env = "LEADS_ERROR_COOLDOWN_SECONDS", default_value_t = 60)]
     pub leads_error_cooldown_seconds: u64,
+
+    /// Answer `not_idle` (and send later) while the chat's newest item is
+    /// younger than this many seconds; 0 sends at once (the default).
+    #[arg(long, env = "LEADS_QUIET_PERIOD_SECONDS", default_value_t = 0)]
+    pub leads_quiet_period_seconds: u64,
+
+    /// Seconds between background sweeps, which recover chats no trigger
+    /// reached; 0 turns them off (`sweep` still runs one by hand).
+    #[arg(long, env = "LEADS_SWEEP_INTERVAL_SECONDS", default_value_t = 300)]
+    pub leads_sweep_interval_seconds: u64,
+
+    /// The sweep leaves a chat whose newest item is younger than this many
+    /// seconds for later, and lists a user's threads this long after its
+    /// last session.
+    #[arg(long, env = "LEADS_SWEEP_QUIET_SECONDS", default_value_t = 600)]
+    pub leads_sweep_quiet_seconds: u64,
+
+    /// A chat the sweep (or a trigger) found without contact details or
+    /// still active is looked at again after this many seconds — or after a
+    /// quarter of its age, when that is longer.
+    #[arg(long, env = "LEADS_SWEEP_RECHECK_SECONDS", default_value_t = 600)]
+    pub leads_sweep_recheck_seconds: u64,
+
+    /// Chats older than this many hours stop being looked at.
+    #[arg(long, env = "LEADS_SWEEP_HORIZON_HOURS", default_value_t = 168)]
+    pub leads_sweep_horizon_hours: u64,
+
+    /// Log lines as `text` or `json` (one object per line).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, with colours only on a terminal.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// Live or offline preview, decided from the OpenAI settings.
@@ -135,6 +171,15 @@ impl Settings {
             (None, Some(_)) => {
                 anyhow::bail!("OPENAI_API_KEY is required when CHATKIT_WORKFLOW_ID is set")
             }
+        }
+    }
+
+    /// The sweep's settings.
+    pub fn sweep(&self) -> SweepSettings {
+        SweepSettings {
+            quiet: Duration::from_secs(self.leads_sweep_quiet_seconds),
+            horizon: Duration::from_secs(self.leads_sweep_horizon_hours.saturating_mul(3600)),
+            ..SweepSettings::default()
         }
     }
 

@@ -4,6 +4,8 @@
 //! `TEST_AWS_ENDPOINT_URL` (scripts/test.sh starts both services).
 //! Results are recorded in docs/reliability.md.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -11,55 +13,15 @@ use std::time::{Duration, Instant};
 use chatkit_leads_core::{LeadStatus, LeadStore, ThreadId};
 use chatkit_leads_dynamodb::DynamoStore;
 use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
-use chatkit_leads_postgres::{PostgresStore, PostgresStoreOptions};
+use chatkit_leads_postgres::PostgresStore;
 use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
+use common::{Database, binary};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-cross-instance";
 const THREADS: usize = 10;
 const CALLS: usize = 300;
 const LEASE_SECONDS: u64 = 4;
-
-fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
-        panic!("TEST_DATABASE_URL is not set: run `bash scripts/test.sh`, which starts PostgreSQL")
-    })
-}
-
-/// A database created for one test and dropped afterwards.
-struct Database {
-    admin: PostgresStore,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn create() -> Self {
-        let admin_url = admin_url();
-        let options = PostgresStoreOptions::default().migrate(false);
-        let admin = PostgresStore::connect_with(&admin_url, options)
-            .await
-            .expect("admin connection");
-        let name = format!("chatkit_xi_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(admin.pool())
-            .await
-            .expect("create database");
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url.as_str(), |(base, _)| base);
-        let url = format!("{base}/{name}");
-        Self { admin, name, url }
-    }
-
-    async fn drop_now(self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(self.admin.pool())
-            .await
-            .expect("drop database");
-    }
-}
 
 /// The store the instances share.
 enum Backend {
@@ -170,6 +132,15 @@ struct Cluster {
 
 impl Cluster {
     async fn start(backend: Backend, instances: usize) -> Self {
+        Self::start_with(backend, instances, &[]).await
+    }
+
+    /// Like [`Cluster::start`], with more settings for every instance.
+    async fn start_with(
+        backend: Backend,
+        instances: usize,
+        extra: &[(&'static str, &str)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let threads = fixtures(dir.path());
         let fake = FakeOpenAi::start(FakeConfig::new(dir.path(), KEY))
@@ -190,6 +161,7 @@ impl Cluster {
         ]
         .into_iter()
         .chain(backend.env())
+        .chain(extra.iter().map(|(k, v)| (*k, (*v).to_owned())))
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let mut servers = Vec::new();
@@ -225,13 +197,17 @@ impl Cluster {
 
     /// Emails per thread id, with whether each was flagged as a duplicate.
     fn emails(&self) -> BTreeMap<String, Vec<bool>> {
+        self.emails_of(&self.threads)
+    }
+
+    /// Emails per thread of `threads`, with whether each was flagged.
+    fn emails_of(&self, threads: &[String]) -> BTreeMap<String, Vec<bool>> {
         let parser = mail_parser::MessageParser::default();
         let mut by_thread: BTreeMap<String, Vec<bool>> = BTreeMap::new();
         for mail in self.smtp.messages() {
             let message = parser.parse(mail.raw.as_bytes()).expect("parseable email");
             let text = message.body_text(0).unwrap_or_default().into_owned();
-            let thread = self
-                .threads
+            let thread = threads
                 .iter()
                 .find(|t| text.contains(t.as_str()))
                 .expect("email names a thread");
@@ -245,9 +221,14 @@ impl Cluster {
 
     /// Each thread's record as `(status, attempts)`.
     async fn records(&self) -> Vec<Option<(LeadStatus, u32)>> {
+        self.records_of(&self.threads).await
+    }
+
+    /// The records of `threads` as `(status, attempts)`.
+    async fn records_of(&self, threads: &[String]) -> Vec<Option<(LeadStatus, u32)>> {
         let store = self.backend.store().await;
         let mut records = Vec::new();
-        for thread in &self.threads {
+        for thread in threads {
             let id = ThreadId::parse(thread).expect("id");
             records.push(
                 store
@@ -266,10 +247,6 @@ impl Cluster {
             .iter()
             .all(|r| matches!(r, Some((LeadStatus::Sent, _))))
     }
-}
-
-fn binary() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_BIN_EXE_chatkit-leads-server"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,6 +276,96 @@ async fn a_killed_instance_on_dynamodb_loses_no_lead() {
         "DynamoDB",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_sweeping_postgres_send_one_email_per_recovered_chat() {
+    three_instances_sweeping_send_one_email_per_recovered_chat(
+        Backend::postgres().await,
+        "PostgreSQL",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_sweeping_dynamodb_send_one_email_per_recovered_chat() {
+    three_instances_sweeping_send_one_email_per_recovered_chat(
+        Backend::dynamodb().await,
+        "DynamoDB",
+    )
+    .await;
+}
+
+/// Three instances sweep every second; one visitor had a session and
+/// `THREADS` chats with contact details, and no trigger ever came.
+async fn three_instances_sweeping_send_one_email_per_recovered_chat(backend: Backend, name: &str) {
+    let sweep = [
+        ("LEADS_SWEEP_INTERVAL_SECONDS", "1"),
+        ("LEADS_SWEEP_QUIET_SECONDS", "1"),
+        ("LEADS_SWEEP_RECHECK_SECONDS", "1"),
+    ];
+    let cluster = Cluster::start_with(backend, 3, &sweep).await;
+    let user = format!("anon_sweep_{}", uuid::Uuid::new_v4().simple());
+    let session = cluster
+        .http
+        .post(format!("{}/session", cluster.servers[0].url()))
+        .body(json!({"user": user}).to_string())
+        .send()
+        .await
+        .expect("session");
+    assert_eq!(session.status(), 200);
+    let written_at = chrono::Utc::now().timestamp();
+    let chats: Vec<String> = (0..THREADS)
+        .map(|i| {
+            let id = format!("cthr_sweep_{i}_{}", uuid::Uuid::new_v4().simple());
+            assert!(
+                cluster
+                    .fake
+                    .add_thread(&cluster.threads[0], &id, &user, written_at)
+            );
+            id
+        })
+        .collect();
+
+    let started = Instant::now();
+    while cluster.emails_of(&chats).len() < THREADS && started.elapsed() < Duration::from_secs(90) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let recovered = started.elapsed();
+    // Let every instance sweep a few more times.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let emails = cluster.emails_of(&chats);
+    assert_eq!(emails.len(), THREADS, "every chat recovered: {emails:?}");
+    assert!(
+        emails.values().all(|e| e == &[false]),
+        "exactly one email per chat, none flagged: {emails:?}"
+    );
+    assert!(
+        cluster
+            .records_of(&chats)
+            .await
+            .iter()
+            .all(|r| matches!(r, Some((LeadStatus::Sent, 1)))),
+        "every record sent on its first attempt"
+    );
+    assert_eq!(
+        cluster.fake.count("POST", "/v1/responses"),
+        THREADS,
+        "one summary per chat"
+    );
+    let requests = cluster.fake.requests();
+    let lists = requests
+        .iter()
+        .filter(|r| r.path == "/v1/chatkit/threads")
+        .count();
+    let reads = cluster.fake.count("GET", "/v1/chatkit/threads/");
+    eprintln!(
+        "cross-instance sweep ({name}): 3 instances sweeping every second, {THREADS} chats of one visitor never triggered: all emailed once in {} ms, {} summaries, {lists} list calls, {reads} thread/item reads",
+        recovered.as_millis(),
+        THREADS
+    );
+    cluster.backend.cleanup().await;
 }
 
 async fn three_instances_send_exactly_one_email_per_thread(backend: Backend, name: &str) {

@@ -1,22 +1,15 @@
 //! The server binary end to end, as a process, over real HTTP: the local
 //! OpenAI fake (in this test process), a real SMTP server, a SQLite file.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use chatkit_leads_core::{LeadStore, ThreadId};
 use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
-use chatkit_leads_sqlite::SqliteStore;
 use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
+use common::{KEY, ORIGIN, binary, live_env, sqlite_record};
 use serde_json::{Value, json};
-
-const KEY: &str = "sk-e2e-test-key";
-const ORIGIN: &str = "https://shop.example";
-const COOKIE_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
-
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_chatkit-leads-server"))
-}
 
 struct Deployment {
     fake: FakeOpenAi,
@@ -69,11 +62,7 @@ impl Deployment {
     }
 
     async fn record_exists(&self, thread: &str) -> bool {
-        let store = SqliteStore::connect(self.db.to_str().expect("utf-8 path"))
-            .await
-            .expect("db");
-        let id = ThreadId::parse(thread).expect("thread id");
-        store.get(&id).await.expect("get").is_some()
+        sqlite_record(&self.db, thread).await.is_some()
     }
 
     fn chatkit_calls(&self) -> usize {
@@ -107,23 +96,6 @@ fn post_raw(port: u16, path: &str, body: &[u8]) -> u16 {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("no HTTP answer, got {status_line:?}"))
-}
-
-fn live_env(fake: &FakeOpenAi, smtp: &SmtpSink, db: &Path) -> BTreeMap<String, String> {
-    [
-        ("OPENAI_API_KEY", KEY.to_owned()),
-        ("CHATKIT_WORKFLOW_ID", "wf_e2e_workflow".to_owned()),
-        ("OPENAI_BASE_URL", fake.base_url()),
-        ("LEAD_TO_EMAIL", "shop@example.com".to_owned()),
-        ("LEAD_FROM_EMAIL", "leads@example.com".to_owned()),
-        ("LEADS_STORE", format!("sqlite://{}", db.display())),
-        ("LEADS_MAILER", smtp.mailer_url()),
-        ("ALLOWED_ORIGINS", ORIGIN.to_owned()),
-        ("LEADS_COOKIE_KEY", COOKIE_KEY.to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -453,6 +425,12 @@ fn help_lists_every_setting() {
         "LEADS_SHOP_CONFIG",
         "LEADS_COOKIE_KEY",
         "LEADS_COOKIE_SAMESITE",
+        "LEADS_QUIET_PERIOD_SECONDS",
+        "LEADS_SWEEP_INTERVAL_SECONDS",
+        "LEADS_SWEEP_QUIET_SECONDS",
+        "LEADS_SWEEP_RECHECK_SECONDS",
+        "LEADS_SWEEP_HORIZON_HOURS",
+        "LOG_FORMAT",
     ] {
         assert!(help.contains(name), "--help must list {name}");
     }

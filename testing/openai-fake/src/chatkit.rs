@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::api_error::{ApiError, json_type};
-use crate::fixtures::Fixtures;
+use crate::fixtures::Threads;
 
 /// Longest state variable key ChatKit accepts.
 const MAX_STATE_KEY_CHARS: usize = 64;
@@ -176,9 +176,8 @@ fn check_state_variables(vars: &Map<String, Value>) -> Result<(), ApiError> {
 }
 
 /// `GET /v1/chatkit/threads/{id}`.
-pub(crate) fn get_thread(fixtures: &Fixtures, id: &str) -> Result<Value, ApiError> {
-    fixtures
-        .threads
+pub(crate) fn get_thread(threads: &Threads, id: &str) -> Result<Value, ApiError> {
+    threads
         .get(id)
         .map(|t| t.thread.clone())
         .ok_or_else(|| thread_not_found(id))
@@ -186,21 +185,18 @@ pub(crate) fn get_thread(fixtures: &Fixtures, id: &str) -> Result<Value, ApiErro
 
 /// `GET /v1/chatkit/threads/{id}/items`.
 pub(crate) fn list_items(
-    fixtures: &Fixtures,
+    threads: &Threads,
     id: &str,
     query: Option<&str>,
 ) -> Result<Value, ApiError> {
-    let thread = fixtures
-        .threads
-        .get(id)
-        .ok_or_else(|| thread_not_found(id))?;
+    let thread = threads.get(id).ok_or_else(|| thread_not_found(id))?;
     let q = ListQuery::parse(query)?;
     q.page(thread.items.iter().collect())
 }
 
 /// `GET /v1/chatkit/threads?user=…`: the threads of one user (all threads
 /// without `user`), ordered by creation time.
-pub(crate) fn list_threads(fixtures: &Fixtures, query: Option<&str>) -> Result<Value, ApiError> {
+pub(crate) fn list_threads(threads: &Threads, query: Option<&str>) -> Result<Value, ApiError> {
     let q = ListQuery::parse(query)?;
     if q.user.as_deref() == Some("") {
         return Err(ApiError::invalid(
@@ -210,8 +206,7 @@ pub(crate) fn list_threads(fixtures: &Fixtures, query: Option<&str>) -> Result<V
             Some("empty_string"),
         ));
     }
-    let mut threads: Vec<_> = fixtures
-        .threads
+    let mut threads: Vec<_> = threads
         .iter()
         .filter(|(_, t)| q.user.as_deref().is_none_or(|u| t.user() == Some(u)))
         .collect();

@@ -5,7 +5,7 @@ use std::io;
 use std::path::Path;
 
 use hyper::body::Bytes;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// One ChatKit thread and its items, oldest first.
 #[derive(Debug, Clone)]
@@ -22,13 +22,45 @@ impl FixtureThread {
     pub(crate) fn user(&self) -> Option<&str> {
         self.thread["user"].as_str()
     }
+
+    /// A copy served as thread `id` of `user`, every time shifted by the
+    /// same amount so that the newest item was written at `newest_at`.
+    pub(crate) fn copy_as(&self, id: &str, user: &str, newest_at: i64) -> Self {
+        let newest = self
+            .items
+            .iter()
+            .filter_map(|item| item["created_at"].as_i64())
+            .chain([self.created_at()])
+            .max()
+            .unwrap_or(0);
+        let shift = newest_at - newest;
+        let moved = |value: &Value| json!(value.as_i64().unwrap_or(0) + shift);
+        let mut thread = self.thread.clone();
+        thread["id"] = json!(id);
+        thread["user"] = json!(user);
+        thread["created_at"] = moved(&thread["created_at"]);
+        let items = self
+            .items
+            .iter()
+            .map(|item| {
+                let mut item = item.clone();
+                item["thread_id"] = json!(id);
+                item["created_at"] = moved(&item["created_at"]);
+                item
+            })
+            .collect();
+        Self { thread, items }
+    }
 }
+
+/// Threads by id.
+pub(crate) type Threads = BTreeMap<String, FixtureThread>;
 
 /// Everything under the fixtures directory.
 #[derive(Debug, Clone)]
 pub(crate) struct Fixtures {
     /// By thread id.
-    pub(crate) threads: BTreeMap<String, FixtureThread>,
+    pub(crate) threads: Threads,
     /// `openai/*.json` by file name.
     pub(crate) openai: BTreeMap<String, OpenAiFixture>,
 }

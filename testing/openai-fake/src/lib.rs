@@ -28,7 +28,9 @@
 //! `chatkit-leads-openai-fake`), the same controls exist over HTTP, without
 //! a key and never recorded: `GET /__fake/requests`, `POST /__fake/faults`
 //! (the serde form of [`Fault`]) and `POST /__fake/summary-fixture` with
-//! `{"file": "summary_refusal.json"}`.
+//! `{"file": "summary_refusal.json"}`, and `PUT /__fake/threads/{id}` with
+//! `{"fixture": "cthr_…", "user": "…", "newest_at": <unix seconds>}`
+//! ([`FakeOpenAi::add_thread`]).
 //!
 //! ```no_run
 //! use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
@@ -181,7 +183,16 @@ impl FakeOpenAi {
 
     /// Whether `openai/<file_name>` was loaded at start.
     pub fn has_openai_fixture(&self, file_name: &str) -> bool {
-        self.state.fixtures.openai.contains_key(file_name)
+        self.state.openai.contains_key(file_name)
+    }
+
+    /// Serves a copy of the fixture thread `fixture` as thread `id` of
+    /// `user` (replacing any thread `id`), every time shifted so that its
+    /// newest item was written at `newest_at` (Unix seconds): a chat that
+    /// happened just now, or a while ago, or that grows — replace it with a
+    /// longer fixture. False when there is no such fixture thread.
+    pub fn add_thread(&self, fixture: &str, id: &str, user: &str, newest_at: i64) -> bool {
+        self.state.add_thread(fixture, id, user, newest_at)
     }
 
     /// Stops accepting, closes open connections and waits for the server task.

@@ -1,11 +1,11 @@
 //! The HTTP/1.1 server: accept loop, fault injection at the connection level,
 //! authentication, routing and the `/__fake/` admin endpoints.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 
 use crate::api_error::ApiError;
 use crate::fault::Fault;
-use crate::fixtures::{Fixtures, OpenAiFixture};
+use crate::fixtures::{Fixtures, OpenAiFixture, Threads};
 use crate::record::{RecordedRequest, is_valid_bearer};
 use crate::{chatkit, responses};
 
@@ -42,7 +42,10 @@ const TRUNCATE_PAUSE: Duration = Duration::from_millis(50);
 /// Shared by every connection.
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) fixtures: Fixtures,
+    /// ChatKit threads: the fixtures, and those tests added since.
+    pub(crate) threads: RwLock<Threads>,
+    /// `openai/*.json` by file name.
+    pub(crate) openai: BTreeMap<String, OpenAiFixture>,
     pub(crate) api_key: String,
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,
     pub(crate) faults: Mutex<VecDeque<Fault>>,
@@ -53,8 +56,10 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn new(fixtures: Fixtures, api_key: String) -> Self {
+        let Fixtures { threads, openai } = fixtures;
         Self {
-            fixtures,
+            threads: RwLock::new(threads),
+            openai,
             api_key,
             requests: Mutex::new(Vec::new()),
             faults: Mutex::new(VecDeque::new()),
@@ -62,6 +67,18 @@ impl State {
             sessions: AtomicU64::new(1),
             request_ids: AtomicU64::new(1),
         }
+    }
+
+    /// Serves a copy of thread `fixture` as thread `id` of `user` whose
+    /// newest item was written at `newest_at`, replacing any thread `id`.
+    /// False when there is no such fixture thread.
+    pub(crate) fn add_thread(&self, fixture: &str, id: &str, user: &str, newest_at: i64) -> bool {
+        let mut threads = write(&self.threads);
+        let Some(copy) = threads.get(fixture).map(|t| t.copy_as(id, user, newest_at)) else {
+            return false;
+        };
+        threads.insert(id.to_owned(), copy);
+        true
     }
 
     /// Removes and returns the first queued fault whose prefix matches `path`.
@@ -77,6 +94,14 @@ impl State {
 /// Locks a mutex, ignoring poisoning: the data stays usable for a test fake.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Accepts connections until `stop` fires (or its sender is dropped), then
@@ -336,8 +361,8 @@ fn truncated(bytes: Bytes) -> Body {
 fn status_fault(state: &State, status: u16, retry_after: Option<u64>) -> Reply {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let fixture = match status.as_u16() {
-        429 => state.fixtures.openai.get("error_429.json"),
-        500 => state.fixtures.openai.get("error_500.json"),
+        429 => state.openai.get("error_429.json"),
+        500 => state.openai.get("error_500.json"),
         _ => None,
     };
     let body = match fixture {
@@ -381,10 +406,14 @@ fn route(
             let n = state.sessions.fetch_add(1, Ordering::Relaxed);
             chatkit::create_session(template, &body, n, unix_now())?
         }
-        ("GET", ["v1", "chatkit", "threads"]) => chatkit::list_threads(&state.fixtures, query)?,
-        ("GET", ["v1", "chatkit", "threads", id]) => chatkit::get_thread(&state.fixtures, id)?,
+        ("GET", ["v1", "chatkit", "threads"]) => {
+            chatkit::list_threads(&read(&state.threads), query)?
+        }
+        ("GET", ["v1", "chatkit", "threads", id]) => {
+            chatkit::get_thread(&read(&state.threads), id)?
+        }
         ("GET", ["v1", "chatkit", "threads", id, "items"]) => {
-            chatkit::list_items(&state.fixtures, id, query)?
+            chatkit::list_items(&read(&state.threads), id, query)?
         }
         ("POST", ["v1", "responses"]) => {
             responses::validate(&json_body(body)?)?;
@@ -450,7 +479,6 @@ fn json_body(body: &[u8]) -> Result<Value, ApiError> {
 
 fn fixture<'a>(state: &'a State, name: &str) -> Result<&'a OpenAiFixture, ApiError> {
     state
-        .fixtures
         .openai
         .get(name)
         .ok_or_else(|| ApiError::fake_internal(format!("fake: no fixture openai/{name}")))
@@ -461,6 +489,14 @@ fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// The body of `PUT /__fake/threads/{id}`.
+#[derive(serde::Deserialize)]
+struct AddThread {
+    fixture: String,
+    user: String,
+    newest_at: i64,
 }
 
 /// `/__fake/…`: control endpoints for tests that run the fake out of process.
@@ -496,12 +532,24 @@ fn admin(state: &State, method: &str, path: &str, body: &[u8]) -> Reply {
                 .ok()
                 .and_then(|v| v["file"].as_str().map(str::to_owned));
             match file {
-                Some(file) if state.fixtures.openai.contains_key(&file) => {
+                Some(file) if state.openai.contains_key(&file) => {
                     *lock(&state.summary_fixture) = file;
                     no_content
                 }
                 Some(file) => bad(format!("no fixture openai/{file}")),
                 None => bad("expected {\"file\": \"<name>.json\"}".to_owned()),
+            }
+        }
+        ("PUT", path) if path.starts_with("threads/") => {
+            let id = &path["threads/".len()..];
+            match serde_json::from_slice::<AddThread>(body) {
+                Ok(add) if state.add_thread(&add.fixture, id, &add.user, add.newest_at) => {
+                    no_content
+                }
+                Ok(add) => bad(format!("no fixture thread chatkit/{}", add.fixture)),
+                Err(e) => bad(format!(
+                    "expected {{\"fixture\": \"cthr_…\", \"user\": \"…\", \"newest_at\": <unix seconds>}}: {e}"
+                )),
             }
         }
         _ => Reply::from(ApiError::invalid_url(method, &format!("/__fake/{path}"))),

@@ -163,6 +163,45 @@ async fn admin_endpoints_refuse_what_they_cannot_use() {
             .expect("answer");
         assert_eq!(resp.status().as_u16(), 400, "{path} {body}");
     }
+    for body in [
+        json!({"fixture": "cthr_nope", "user": "u", "newest_at": 1}),
+        json!({"fixture": "cthr_fx_empty", "user": "u"}),
+    ] {
+        let resp = http
+            .put(format!("{}/__fake/threads/cthr_added", fake.root()))
+            .json(&body)
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(resp.status().as_u16(), 400, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_thread_added_over_http_is_served() {
+    let fake = FakeProcess::spawn(&[]);
+    let http = client();
+    let resp = http
+        .put(format!("{}/__fake/threads/cthr_added", fake.root()))
+        .json(
+            &json!({"fixture": "cthr_fx_no_contact", "user": "anon_9", "newest_at": 1_900_000_000}),
+        )
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(resp.status().as_u16(), 204);
+    let listed: Value = http
+        .get(format!("{}/chatkit/threads?user=anon_9", fake.base_url))
+        .bearer_auth(KEY)
+        .header("OpenAI-Beta", "chatkit_beta=v1")
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["data"][0]["id"], "cthr_added");
+    assert_eq!(listed["data"][0]["user"], "anon_9");
 }
 
 #[tokio::test]

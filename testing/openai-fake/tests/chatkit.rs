@@ -360,3 +360,74 @@ async fn every_request_is_recorded_in_order_without_the_key() {
     assert!(!format!("{recorded:?}").contains(KEY));
     assert_eq!(fake.count("get", "/v1/chatkit/threads"), 2);
 }
+
+#[tokio::test]
+async fn an_added_thread_is_a_shifted_copy_listed_under_its_user() {
+    let fake = start().await;
+    let original = fixture("chatkit/cthr_fx_en_truck_seats/items.json");
+    let original = original.as_array().expect("items");
+    let newest = original
+        .iter()
+        .filter_map(|i| i["created_at"].as_i64())
+        .max();
+    let shift = 1_900_000_000 - newest.expect("times");
+
+    assert!(fake.add_thread(
+        "cthr_fx_en_truck_seats",
+        "cthr_new_1",
+        "anon_u1",
+        1_900_000_000
+    ));
+    assert!(!fake.add_thread("cthr_nope", "cthr_new_2", "anon_u1", 1_900_000_000));
+
+    let (status, thread) = send(chatkit(
+        &fake,
+        Method::GET,
+        "/v1/chatkit/threads/cthr_new_1",
+    ))
+    .await;
+    assert_eq!(status, 200, "{thread}");
+    assert_eq!(
+        (thread["id"].as_str(), thread["user"].as_str()),
+        (Some("cthr_new_1"), Some("anon_u1"))
+    );
+    let path = "/v1/chatkit/threads/cthr_new_1/items?order=asc&limit=100";
+    let (_, page) = send(chatkit(&fake, Method::GET, path)).await;
+    let items = page["data"].as_array().expect("data");
+    assert_eq!(items.len(), original.len());
+    for (copy, item) in items.iter().zip(original) {
+        assert_eq!(copy["thread_id"], "cthr_new_1");
+        assert_eq!(copy["content"], item["content"]);
+        assert_eq!(
+            copy["created_at"].as_i64(),
+            item["created_at"].as_i64().map(|t| t + shift)
+        );
+    }
+    let (_, listed) = send(chatkit(
+        &fake,
+        Method::GET,
+        "/v1/chatkit/threads?user=anon_u1",
+    ))
+    .await;
+    assert_eq!(ids(&listed), ["cthr_new_1"]);
+
+    // Replacing it with another fixture: the chat grew.
+    assert!(fake.add_thread(
+        "cthr_fx_es_boat_email",
+        "cthr_new_1",
+        "anon_u1",
+        1_900_000_100
+    ));
+    let (_, listed) = send(chatkit(
+        &fake,
+        Method::GET,
+        "/v1/chatkit/threads?user=anon_u1",
+    ))
+    .await;
+    assert_eq!(ids(&listed), ["cthr_new_1"]);
+    let (_, page) = send(chatkit(&fake, Method::GET, path)).await;
+    assert_eq!(
+        page["data"][0]["content"],
+        fixture("chatkit/cthr_fx_es_boat_email/items.json")[0]["content"]
+    );
+}

@@ -1,0 +1,189 @@
+//! The server assembled from its settings: the workflow (store, mailer,
+//! OpenAI or the offline preview) and the router around it. Every invalid
+//! setting is an error naming it, before anything is served or run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
+use chatkit_leads_core::session::{SessionSettings, WorkflowId};
+use chatkit_leads_core::{
+    ChatKitClient, EmailAddress, Envelope, LeadConfig, LeadStore, LeadWorkflow, Mailer,
+    NoSummarizer, Ports, ShopProfile, Summarizer, SystemClock,
+};
+use chatkit_leads_openai::{ApiKey, OpenAiClient, OpenAiConfig};
+use tracing::{info, warn};
+
+use crate::settings::{Mode, Settings};
+use crate::{backends, preview};
+
+/// The workflow every command runs on: adapters chosen at start-up.
+pub type Workflow = LeadWorkflow<
+    Arc<dyn ChatKitClient>,
+    Arc<dyn LeadStore>,
+    Arc<dyn Mailer>,
+    Arc<dyn Summarizer>,
+    SystemClock,
+>;
+
+/// The workflow and what the router adds to it.
+pub struct App {
+    /// The lead workflow.
+    pub workflow: Arc<Workflow>,
+    /// Live or offline preview.
+    pub mode: Mode,
+    /// Session minting, in live mode.
+    sessions: Option<SessionSettings>,
+}
+
+impl App {
+    /// Opens the store and the mailer and builds the workflow.
+    pub async fn assemble(settings: &Settings) -> anyhow::Result<Self> {
+        let mode = settings.mode()?;
+        let shop = match settings.leads_shop_config.as_deref() {
+            Some(path) => ShopProfile::from_toml_file(path).context("LEADS_SHOP_CONFIG")?,
+            None => ShopProfile::seed(),
+        };
+        let store = backends::store(&settings.leads_store).await?;
+        let mailer = backends::mailer(&settings.leads_mailer).await?;
+
+        let (chatkit, summarizer, sessions): (Arc<dyn ChatKitClient>, Arc<dyn Summarizer>, _) =
+            match &mode {
+                Mode::Live {
+                    api_key,
+                    workflow_id,
+                } => {
+                    let mut config = OpenAiConfig::new(ApiKey::new(api_key.as_str()))
+                        .with_base_url(&settings.openai_base_url)
+                        .context("OPENAI_BASE_URL")?;
+                    config.summary_model = settings.lead_summary_model.clone();
+                    let client = Arc::new(OpenAiClient::new(config).context("OPENAI_API_KEY")?);
+                    let workflow = WorkflowId::parse(workflow_id).context("CHATKIT_WORKFLOW_ID")?;
+                    (client.clone(), client, Some(SessionSettings::new(workflow)))
+                }
+                Mode::Preview => (
+                    Arc::new(preview::sample_chatkit()?),
+                    Arc::new(NoSummarizer),
+                    None,
+                ),
+            };
+
+        let envelope = envelope(settings, &mode, &shop.name)?;
+        let mut config = LeadConfig::new(shop, envelope);
+        config.lease.lease = Duration::from_secs(settings.leads_lease_seconds);
+        config.lease.error_cooldown = Duration::from_secs(settings.leads_error_cooldown_seconds);
+        config.summary_timeout = Duration::from_secs(settings.leads_summary_timeout_seconds);
+        config.quiet_period = Some(Duration::from_secs(settings.leads_quiet_period_seconds))
+            .filter(|quiet| !quiet.is_zero());
+        config.recheck_after = Duration::from_secs(settings.leads_sweep_recheck_seconds);
+        let ports = Ports {
+            chatkit,
+            store,
+            mailer,
+            summarizer,
+            clock: SystemClock,
+        };
+        let workflow = LeadWorkflow::new(ports, config)
+            .context("LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / shop profile")?;
+        Ok(Self {
+            workflow: Arc::new(workflow),
+            mode,
+            sessions,
+        })
+    }
+
+    /// The HTTP router: the leads routes, and in the offline preview the
+    /// demo page.
+    pub fn router(&self, settings: &Settings) -> anyhow::Result<axum::Router> {
+        let mut router = LeadsRouter::new(Arc::clone(&self.workflow))
+            .cors_origins(settings.origins())
+            .identity(identity(settings)?);
+        match (&self.mode, &self.sessions) {
+            (Mode::Live { .. }, Some(sessions)) => {
+                router = router.sessions(sessions.clone());
+                info!(store = %scheme(&settings.leads_store), mailer = %scheme(&settings.leads_mailer), "live mode");
+            }
+            _ => {
+                warn!(
+                    "OFFLINE PREVIEW: OPENAI_API_KEY and CHATKIT_WORKFLOW_ID are not set; /session answers 503"
+                );
+                info!(threads = ?preview::sample_ids(), "bundled sample threads (POST /lead {{\"threadId\": …}})");
+            }
+        }
+        let app = router
+            .build()
+            .context("ALLOWED_ORIGINS / LEADS_COOKIE_KEY")?;
+        Ok(match self.mode {
+            Mode::Live { .. } => app,
+            Mode::Preview => {
+                info!("demo page: GET /demo");
+                app.merge(preview::demo_routes())
+            }
+        })
+    }
+}
+
+fn envelope(settings: &Settings, mode: &Mode, shop_name: &str) -> anyhow::Result<Envelope> {
+    let preview = matches!(mode, Mode::Preview);
+    let required =
+        |value: &Option<String>, name: &str, preview_default: &str| -> anyhow::Result<String> {
+            match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                Some(v) => Ok(v.to_owned()),
+                None if preview => Ok(preview_default.to_owned()),
+                None => anyhow::bail!("{name} is required in live mode"),
+            }
+        };
+    let from_raw = required(
+        &settings.lead_from_email,
+        "LEAD_FROM_EMAIL",
+        "leads@example.com",
+    )?;
+    let from = EmailAddress::parse(&from_raw).context("LEAD_FROM_EMAIL is not an email address")?;
+    let to_raw = required(&settings.lead_to_email, "LEAD_TO_EMAIL", "shop@example.com")?;
+    let to = to_raw
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            EmailAddress::parse(a)
+                .with_context(|| "LEAD_TO_EMAIL has an entry that is not an email address")
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Envelope {
+        from,
+        from_name: Some(shop_name.to_owned()),
+        to,
+    })
+}
+
+fn identity(settings: &Settings) -> anyhow::Result<UserIdentity> {
+    if settings.leads_trust_browser_user {
+        warn!("LEADS_TRUST_BROWSER_USER: the browser's `user` is trusted");
+        return Ok(UserIdentity::TrustBrowser);
+    }
+    let key = match settings.leads_cookie_key.as_deref() {
+        Some(b64) => CookieKey::from_base64(b64.trim())
+            .context("LEADS_COOKIE_KEY must be base64 of at least 32 bytes")?,
+        None => {
+            warn!("LEADS_COOKIE_KEY is not set: using a random key; user cookies reset on restart");
+            CookieKey::new(random_key()).context("random cookie key")?
+        }
+    };
+    Ok(UserIdentity::signed_cookie(key).with_same_site(settings.leads_cookie_samesite))
+}
+
+/// 32 random bytes from two v4 UUIDs (the OS random source).
+fn random_key() -> Vec<u8> {
+    [uuid_bytes(), uuid_bytes()].concat()
+}
+
+fn uuid_bytes() -> [u8; 16] {
+    *uuid::Uuid::new_v4().as_bytes()
+}
+
+/// The kind of a store or mailer setting (`sqlite`, `smtp`, …), which is
+/// safe to print: the rest may hold a password.
+pub fn scheme(spec: &str) -> &str {
+    spec.split([':', '/']).next().unwrap_or_default()
+}

@@ -1,0 +1,97 @@
+//! What the server's process tests share: the binary, the live settings
+//! around the local OpenAI fake and SMTP server, and a look into a SQLite
+//! store. (Each test file uses part of it.)
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chatkit_leads_core::{LeadRecord, LeadStore, ThreadId};
+use chatkit_leads_openai_fake::FakeOpenAi;
+use chatkit_leads_postgres::{PostgresStore, PostgresStoreOptions};
+use chatkit_leads_sqlite::SqliteStore;
+use chatkit_leads_test_support::SmtpSink;
+
+/// The only key the fake accepts.
+pub const KEY: &str = "sk-e2e-test-key";
+/// The page origin allowed to call the server.
+pub const ORIGIN: &str = "https://shop.example";
+/// Signs the user cookie (32 bytes, base64).
+pub const COOKIE_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+/// The server binary cargo built for these tests.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_chatkit-leads-server"))
+}
+
+/// Live-mode settings: the fake as OpenAI, `smtp` as the mailer, a SQLite
+/// store at `db`.
+pub fn live_env(fake: &FakeOpenAi, smtp: &SmtpSink, db: &Path) -> BTreeMap<String, String> {
+    [
+        ("OPENAI_API_KEY", KEY.to_owned()),
+        ("CHATKIT_WORKFLOW_ID", "wf_e2e_workflow".to_owned()),
+        ("OPENAI_BASE_URL", fake.base_url()),
+        ("LEAD_TO_EMAIL", "shop@example.com".to_owned()),
+        ("LEAD_FROM_EMAIL", "leads@example.com".to_owned()),
+        ("LEADS_STORE", format!("sqlite://{}", db.display())),
+        ("LEADS_MAILER", smtp.mailer_url()),
+        ("ALLOWED_ORIGINS", ORIGIN.to_owned()),
+        ("LEADS_COOKIE_KEY", COOKIE_KEY.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The record of `thread` in the SQLite store at `db`.
+pub async fn sqlite_record(db: &Path, thread: &str) -> Option<LeadRecord> {
+    let store = SqliteStore::connect(db.to_str().expect("utf-8 path"))
+        .await
+        .expect("db");
+    let id = ThreadId::parse(thread).expect("thread id");
+    store.get(&id).await.expect("get")
+}
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!("TEST_DATABASE_URL is not set: run `bash scripts/test.sh`, which starts PostgreSQL")
+    })
+}
+
+/// A database created for one test and dropped afterwards.
+pub struct Database {
+    admin: PostgresStore,
+    name: String,
+    /// Its URL, for `LEADS_STORE`.
+    pub url: String,
+}
+
+impl Database {
+    /// Creates it on the server of `TEST_DATABASE_URL`.
+    pub async fn create() -> Self {
+        let admin_url = admin_url();
+        let options = PostgresStoreOptions::default().migrate(false);
+        let admin = PostgresStore::connect_with(&admin_url, options)
+            .await
+            .expect("admin connection");
+        let name = format!("chatkit_xi_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(admin.pool())
+            .await
+            .expect("create database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
+        let url = format!("{base}/{name}");
+        Self { admin, name, url }
+    }
+
+    /// Drops it, closing the server's connections to it.
+    pub async fn drop_now(self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(self.admin.pool())
+            .await
+            .expect("drop database");
+    }
+}
