@@ -23,6 +23,8 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
+
 use tracing::{info, warn};
 
 use crate::chatkit::{Order, PageRequest};
@@ -49,6 +51,11 @@ pub struct SweepSettings {
     pub batch: usize,
     /// Most users one sweep lists (default 50).
     pub users: usize,
+    /// Once this much time has passed since the sweep started, it starts
+    /// no further thread (default: none). For hosts that stop a run at a
+    /// deadline, such as Lambda: leave room for one send after it. The
+    /// threads left are still due and go to the next sweep.
+    pub budget: Option<Duration>,
 }
 
 impl Default for SweepSettings {
@@ -58,6 +65,7 @@ impl Default for SweepSettings {
             horizon: Duration::from_secs(7 * 24 * 3600),
             batch: 50,
             users: 50,
+            budget: None,
         }
     }
 }
@@ -73,11 +81,46 @@ pub struct SweepReport {
     pub list_calls: usize,
     /// Due threads that passed the horizon and stopped being due.
     pub expired: usize,
+    /// Due threads left for the next sweep because the budget ran out.
+    pub deferred: usize,
     /// Every due thread the sweep ran (or, in a dry run, looked at).
     pub leads: Vec<SweptLead>,
 }
 
+/// The counts of a [`SweepReport`], for a log line or a scheduled job's
+/// result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SweepSummary {
+    /// Users whose threads were listed.
+    pub users_listed: usize,
+    /// Threads the listings found without a record.
+    pub threads_found: usize,
+    /// ChatKit list calls made while discovering.
+    pub list_calls: usize,
+    /// Due threads the sweep ran (or looked at).
+    pub due: usize,
+    /// Leads sent by this sweep.
+    pub sent: usize,
+    /// Due threads past the horizon, no longer due.
+    pub expired: usize,
+    /// Due threads left for the next sweep (budget).
+    pub deferred: usize,
+}
+
 impl SweepReport {
+    /// The counts, without the threads.
+    pub fn summary(&self) -> SweepSummary {
+        SweepSummary {
+            users_listed: self.users_listed,
+            threads_found: self.threads_found,
+            list_calls: self.list_calls,
+            due: self.leads.len(),
+            sent: self.sent(),
+            expired: self.expired,
+            deferred: self.deferred,
+        }
+    }
+
     /// How many leads this sweep sent.
     pub fn sent(&self) -> usize {
         self.leads
@@ -115,10 +158,18 @@ where
     /// A failure of one user's listing or one thread's run is reported in
     /// the [`SweepReport`] (or logged) and the sweep goes on.
     pub async fn sweep(&self, settings: &SweepSettings) -> Result<SweepReport, LeadError> {
+        let started = self.now();
         let mut report = SweepReport::default();
         self.discover(settings, &mut report, false).await?;
         let now = self.now();
         for record in self.ports().store.due(now, settings.batch).await? {
+            if settings
+                .budget
+                .is_some_and(|budget| self.now() - started >= secs(budget))
+            {
+                report.deferred += 1;
+                continue;
+            }
             if past(now, record.created_at, settings.horizon) {
                 lease::unwatch(&self.ports().store, &record.thread_id, now).await?;
                 report.expired += 1;
@@ -143,6 +194,7 @@ where
             due = report.leads.len(),
             sent = report.sent(),
             expired = report.expired,
+            deferred = report.deferred,
             "sweep done"
         );
         Ok(report)

@@ -390,3 +390,33 @@ async fn two_forced_resends_at_once_send_one_email() {
 fn common_record(id: &str) -> LeadRecord {
     chatkit_leads_core::testkit::conformance::sample_record(&thread(id), NOW)
 }
+
+#[tokio::test]
+async fn a_spent_budget_leaves_the_due_threads_for_the_next_sweep() {
+    let h = ok_harness();
+    let visitor = user(7);
+    chat_like(&h, TRUCK, "cthr_budget_a", &visitor, NOW - 30);
+    chat_like(&h, TRUCK, "cthr_budget_b", &visitor, NOW - 30);
+    h.workflow.note_session(&visitor).await.expect("session");
+    h.clock.advance(Duration::from_secs(QUIET));
+
+    let spent = SweepSettings {
+        budget: Some(Duration::ZERO),
+        ..settings()
+    };
+    let report = h.workflow.sweep(&spent).await.expect("sweep");
+    let summary = report.summary();
+    assert_eq!(
+        (summary.threads_found, summary.deferred, summary.due),
+        (2, 2, 0)
+    );
+    assert_eq!(h.mailer.sent_count(), 0);
+
+    let report = sweep(&h).await;
+    assert_eq!(
+        (report.summary().sent, report.summary().deferred),
+        (2, 0),
+        "still due"
+    );
+    assert_eq!(h.mailer.sent_count(), 2);
+}

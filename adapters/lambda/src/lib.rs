@@ -26,7 +26,9 @@
 //!
 //! One function serves every route (`POST /session`, `POST /lead`,
 //! `GET /healthz`, `GET /readyz`); see `docs/deploy-lambda.md` for why the
-//! example deploys one function rather than the seed's two.
+//! example deploys one function rather than the seed's two. The same
+//! function can also take EventBridge scheduled events (the sweep):
+//! [`run_with_schedule`] tells the two kinds apart.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -89,6 +91,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod schedule;
+
 use axum::Router;
 use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use axum::http::uri::PathAndQuery;
@@ -100,6 +104,7 @@ use tracing::warn;
 
 pub use lambda_http;
 pub use lambda_http::{Body, Error, Request, Response};
+pub use schedule::{dispatch, is_scheduled, run_with_schedule};
 
 /// The header the router reads and echoes as the request id.
 const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -362,3 +362,54 @@ async fn the_events_cookies_reach_the_signed_cookie_identity() {
         "not the body's claim"
     );
 }
+
+#[tokio::test]
+async fn a_scheduled_event_runs_the_job_and_http_events_still_reach_the_router() {
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    let job = || async {
+        runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok::<_, lambda_http::Error>(serde_json::json!({"sent": 2}))
+    };
+    let d = Deployment::new();
+    let scheduled: Value = serde_json::from_str(&event("scheduled")).expect("json");
+    assert!(chatkit_leads_lambda::is_scheduled(&scheduled));
+    let result = chatkit_leads_lambda::dispatch(&d.router, scheduled, &job)
+        .await
+        .expect("the job's result");
+    assert_eq!(result, serde_json::json!({"sent": 2}));
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(d.mailer.sent().is_empty(), "the router was not called");
+
+    let lead: Value = serde_json::from_str(&event("lead_plain")).expect("json");
+    assert!(!chatkit_leads_lambda::is_scheduled(&lead));
+    let answer = chatkit_leads_lambda::dispatch(&d.router, lead, &job)
+        .await
+        .expect("an HTTP answer");
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let body: Value =
+        serde_json::from_str(answer["body"].as_str().expect("text body")).expect("json");
+    assert_eq!(body["sent"], true, "{body}");
+    assert_eq!(d.mailer.sent().len(), 1);
+    assert_eq!(
+        runs.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the job did not run"
+    );
+
+    let session: Value = serde_json::from_str(&event("session")).expect("json");
+    let answer = chatkit_leads_lambda::dispatch(&d.router, session, &job)
+        .await
+        .expect("an HTTP answer");
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let has_cookie_header = answer["headers"]
+        .as_object()
+        .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("set-cookie")));
+    assert!(!has_cookie_header, "Set-Cookie goes to `cookies`: {answer}");
+
+    let other = serde_json::json!({"Records": [{"eventSource": "aws:sqs"}]});
+    assert!(
+        chatkit_leads_lambda::dispatch(&d.router, other, &job)
+            .await
+            .is_err()
+    );
+}

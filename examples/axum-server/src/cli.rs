@@ -328,29 +328,26 @@ fn report_json(report: &SweepReport, dry_run: bool) -> Value {
         .iter()
         .map(|lead| json!({ "thread_id": lead.thread_id.as_str(), "verdict": verdict_json(&lead.verdict) }))
         .collect();
-    json!({
-        "dry_run": dry_run,
-        "users_listed": report.users_listed,
-        "threads_found": report.threads_found,
-        "list_calls": report.list_calls,
-        "expired": report.expired,
-        "sent": report.sent(),
-        "leads": leads,
-    })
+    let mut value = json!(report.summary());
+    value["dry_run"] = json!(dry_run);
+    value["leads"] = json!(leads);
+    value
 }
 
 fn report_text(report: &SweepReport, dry_run: bool) -> String {
+    let counts = report.summary();
     let mut text = format!(
         "{}{} user(s) listed in {} call(s), {} new thread(s) found, {} due thread(s) {}, \
-         {} sent, {} past the horizon\n",
+         {} sent, {} past the horizon, {} left for later\n",
         if dry_run { "dry run: " } else { "" },
-        report.users_listed,
-        report.list_calls,
-        report.threads_found,
-        report.leads.len(),
+        counts.users_listed,
+        counts.list_calls,
+        counts.threads_found,
+        counts.due,
         if dry_run { "looked at" } else { "run" },
-        report.sent(),
-        report.expired,
+        counts.sent,
+        counts.expired,
+        counts.deferred,
     );
     for lead in &report.leads {
         text.push_str(&format!("{}  {}\n", lead.thread_id.as_str(), lead.verdict));

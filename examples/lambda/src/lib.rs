@@ -9,7 +9,10 @@
 //!   seed's table works as it is),
 //! - SES v2 for the email.
 //!
-//! Everything is set up at cold start by [`build_router`] from [`Settings`]
+//! EventBridge invokes the same function on a schedule to sweep: recover
+//! chats whose page never sent a trigger ([`Function::sweep`]).
+//!
+//! Everything is set up at cold start by [`build`] from [`Settings`]
 //! (the server's environment names); secrets may be SSM parameter names,
 //! read once per cold start. A missing or invalid setting fails the cold
 //! start with an error naming it, so a misconfigured deploy never answers
@@ -18,14 +21,20 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use chatkit_leads_lambda_example::{Settings, build_router};
+//! use std::sync::Arc;
+//!
+//! use chatkit_leads_lambda_example::{Settings, build};
 //!
 //! let settings = Settings::from_env()?;
 //! let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-//! let router = build_router(&settings, &aws).await?;
-//! chatkit_leads_lambda::run(router)
-//!     .await
-//!     .map_err(anyhow::Error::from_boxed)?;
+//! let function = Arc::new(build(&settings, &aws).await?);
+//! let router = function.router.clone();
+//! chatkit_leads_lambda::run_with_schedule(router, move || {
+//!     let function = Arc::clone(&function);
+//!     async move { Ok(function.sweep().await?) }
+//! })
+//! .await
+//! .map_err(anyhow::Error::from_boxed)?;
 //! # Ok(())
 //! # }
 //! ```
@@ -41,7 +50,10 @@ use anyhow::Context;
 use aws_config::SdkConfig;
 use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
 use chatkit_leads_core::session::{SessionSettings, WorkflowId};
-use chatkit_leads_core::{Envelope, LeadConfig, LeadWorkflow, Ports, ShopProfile, SystemClock};
+use chatkit_leads_core::sweep::{SweepSettings, SweepSummary};
+use chatkit_leads_core::{
+    Envelope, LeadConfig, LeadError, LeadWorkflow, Ports, ShopProfile, SystemClock,
+};
 use chatkit_leads_dynamodb::DynamoStore;
 use chatkit_leads_openai::{ApiKey, OpenAiClient, OpenAiConfig};
 use chatkit_leads_ses::SesMailer;
@@ -50,9 +62,40 @@ pub use crate::settings::{
     DEFAULT_OPENAI_BASE_URL, DEFAULT_SUMMARY_MODEL, Identity, Secret, Settings,
 };
 
-/// Builds the function's router: secrets from SSM when given as parameter
-/// names, the shop profile, the OpenAI client, the DynamoDB store and the
-/// SES mailer (both on `aws`, the SDK configuration), the workflow, and the
+/// The workflow on the function's adapters.
+pub type Workflow =
+    LeadWorkflow<Arc<OpenAiClient>, DynamoStore, SesMailer, Arc<OpenAiClient>, SystemClock>;
+
+/// What a cold start builds: the router for HTTP events, and the sweep for
+/// scheduled ones, over one workflow.
+pub struct Function {
+    /// The axum router serving `/session`, `/lead`, `/healthz`, `/readyz`.
+    pub router: axum::Router,
+    workflow: Arc<Workflow>,
+    sweep: SweepSettings,
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function")
+            .field("sweep", &self.sweep)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Function {
+    /// One sweep (a scheduled invocation): its counts, also logged.
+    ///
+    /// # Errors
+    /// When the store cannot list users or due threads.
+    pub async fn sweep(&self) -> Result<SweepSummary, LeadError> {
+        Ok(self.workflow.sweep(&self.sweep).await?.summary())
+    }
+}
+
+/// Builds the function: secrets from SSM when given as parameter names,
+/// the shop profile, the OpenAI client, the DynamoDB store and the SES
+/// mailer (both on `aws`, the SDK configuration), the workflow, and the
 /// axum router with session minting, CORS and the user identity.
 ///
 /// Nothing here talks to DynamoDB or SES yet (`GET /readyz` checks the
@@ -62,7 +105,7 @@ pub use crate::settings::{
 /// When a secret cannot be read from SSM, the shop profile is unreadable,
 /// or a setting is invalid (base URL, workflow id, cookie key, origins,
 /// timings); each message names the setting.
-pub async fn build_router(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<axum::Router> {
+pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Function> {
     let secrets = secrets::resolve(settings, aws).await?;
     let shop = match settings.leads_shop_config.as_deref() {
         Some(path) => ShopProfile::from_toml_file(path).context("LEADS_SHOP_CONFIG")?,
@@ -86,6 +129,9 @@ pub async fn build_router(settings: &Settings, aws: &SdkConfig) -> anyhow::Resul
     config.lease.lease = Duration::from_secs(settings.leads_lease_seconds);
     config.lease.error_cooldown = Duration::from_secs(settings.leads_error_cooldown_seconds);
     config.summary_timeout = Duration::from_secs(settings.leads_summary_timeout_seconds);
+    config.quiet_period =
+        Some(Duration::from_secs(settings.leads_quiet_period_seconds)).filter(|q| !q.is_zero());
+    config.recheck_after = Duration::from_secs(settings.leads_sweep_recheck_seconds);
 
     let ports = Ports {
         chatkit: Arc::clone(&openai),
@@ -97,8 +143,10 @@ pub async fn build_router(settings: &Settings, aws: &SdkConfig) -> anyhow::Resul
         summarizer: openai,
         clock: SystemClock,
     };
-    let workflow = LeadWorkflow::new(ports, config)
-        .context("LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / shop profile")?;
+    let workflow = Arc::new(
+        LeadWorkflow::new(ports, config)
+            .context("LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / shop profile")?,
+    );
 
     let identity = match (&settings.identity, secrets.cookie_key.as_deref()) {
         (Identity::SignedCookie { same_site, .. }, Some(key)) => {
@@ -108,10 +156,15 @@ pub async fn build_router(settings: &Settings, aws: &SdkConfig) -> anyhow::Resul
         }
         _ => UserIdentity::TrustBrowser,
     };
-    LeadsRouter::new(Arc::new(workflow))
+    let router = LeadsRouter::new(Arc::clone(&workflow))
         .sessions(SessionSettings::new(workflow_id))
         .cors_origins(settings.allowed_origins.iter().map(String::as_str))
         .identity(identity)
         .build()
-        .context("ALLOWED_ORIGINS / LEADS_COOKIE_KEY")
+        .context("ALLOWED_ORIGINS / LEADS_COOKIE_KEY")?;
+    Ok(Function {
+        router,
+        workflow,
+        sweep: settings.sweep,
+    })
 }

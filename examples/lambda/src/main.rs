@@ -1,10 +1,13 @@
 //! `chatkit-leads-lambda`: the Lambda function (packaged as `bootstrap` by
 //! `cargo lambda build`). Cold start reads the settings, resolves secrets
 //! from SSM and builds the router; then every invocation is one HTTP
-//! request to it. See `docs/deploy-lambda.md`.
+//! request to it, or (EventBridge, on a schedule) one sweep. See
+//! `docs/deploy-lambda.md`.
 #![forbid(unsafe_code)]
 
-use chatkit_leads_lambda_example::{Settings, build_router};
+use std::sync::Arc;
+
+use chatkit_leads_lambda_example::{Function, Settings, build};
 use tracing::{error, info};
 
 #[tokio::main]
@@ -19,8 +22,8 @@ async fn main() -> anyhow::Result<()> {
         .without_time()
         .init();
 
-    let router = match cold_start().await {
-        Ok(router) => router,
+    let function = match cold_start().await {
+        Ok(function) => Arc::new(function),
         Err(err) => {
             // Logged as well as returned: the runtime reports the exit,
             // the log group keeps the reason.
@@ -29,13 +32,17 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     info!("ready");
-    chatkit_leads_lambda::run(router)
-        .await
-        .map_err(anyhow::Error::from_boxed)
+    let router = function.router.clone();
+    chatkit_leads_lambda::run_with_schedule(router, move || {
+        let function = Arc::clone(&function);
+        async move { Ok(function.sweep().await?) }
+    })
+    .await
+    .map_err(anyhow::Error::from_boxed)
 }
 
-async fn cold_start() -> anyhow::Result<axum::Router> {
+async fn cold_start() -> anyhow::Result<Function> {
     let settings = Settings::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    build_router(&settings, &aws).await
+    build(&settings, &aws).await
 }

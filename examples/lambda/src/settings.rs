@@ -3,10 +3,12 @@
 //! seed's, so a migration is a redeploy.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::bail;
 use chatkit_leads_axum::SameSite;
 use chatkit_leads_core::EmailAddress;
+use chatkit_leads_core::sweep::SweepSettings;
 
 /// The seed's summary model.
 pub const DEFAULT_SUMMARY_MODEL: &str = "gpt-5.2-2025-12-11";
@@ -81,6 +83,15 @@ pub struct Settings {
     pub leads_summary_timeout_seconds: u64,
     /// `LEADS_ERROR_COOLDOWN_SECONDS` (60).
     pub leads_error_cooldown_seconds: u64,
+    /// `LEADS_QUIET_PERIOD_SECONDS` (0: a trigger sends at once).
+    pub leads_quiet_period_seconds: u64,
+    /// `LEADS_SWEEP_RECHECK_SECONDS` (600).
+    pub leads_sweep_recheck_seconds: u64,
+    /// What a scheduled invocation sweeps: `LEADS_SWEEP_QUIET_SECONDS`
+    /// (600), `LEADS_SWEEP_HORIZON_HOURS` (168) and
+    /// `LEADS_SWEEP_BUDGET_SECONDS` (10: with a 60 s function timeout and a
+    /// 45 s summary timeout, the last thread started still finishes).
+    pub sweep: SweepSettings,
 }
 
 impl Settings {
@@ -160,6 +171,11 @@ impl Settings {
             problems.seconds(&get, "LEADS_SUMMARY_TIMEOUT_SECONDS", 45);
         let leads_error_cooldown_seconds =
             problems.seconds(&get, "LEADS_ERROR_COOLDOWN_SECONDS", 60);
+        let leads_quiet_period_seconds = problems.whole(&get, "LEADS_QUIET_PERIOD_SECONDS", 0);
+        let leads_sweep_recheck_seconds = problems.whole(&get, "LEADS_SWEEP_RECHECK_SECONDS", 600);
+        let sweep_quiet = problems.whole(&get, "LEADS_SWEEP_QUIET_SECONDS", 600);
+        let sweep_horizon = problems.whole(&get, "LEADS_SWEEP_HORIZON_HOURS", 168);
+        let sweep_budget = problems.whole(&get, "LEADS_SWEEP_BUDGET_SECONDS", 10);
 
         problems.finish()?;
         Ok(Self {
@@ -200,6 +216,25 @@ impl Settings {
                 leads_error_cooldown_seconds,
                 "LEADS_ERROR_COOLDOWN_SECONDS",
             )?,
+            leads_quiet_period_seconds: present(
+                leads_quiet_period_seconds,
+                "LEADS_QUIET_PERIOD_SECONDS",
+            )?,
+            leads_sweep_recheck_seconds: present(
+                leads_sweep_recheck_seconds,
+                "LEADS_SWEEP_RECHECK_SECONDS",
+            )?,
+            sweep: SweepSettings {
+                quiet: Duration::from_secs(present(sweep_quiet, "LEADS_SWEEP_QUIET_SECONDS")?),
+                horizon: Duration::from_secs(
+                    present(sweep_horizon, "LEADS_SWEEP_HORIZON_HOURS")?.saturating_mul(3600),
+                ),
+                budget: Some(Duration::from_secs(present(
+                    sweep_budget,
+                    "LEADS_SWEEP_BUDGET_SECONDS",
+                )?)),
+                ..SweepSettings::default()
+            },
         })
     }
 }
@@ -277,6 +312,22 @@ impl Problems {
                 self.invalid(&format!("{name} must be true or false"));
                 false
             }
+        }
+    }
+
+    /// A whole number ≥ 0 (0 often meaning "off").
+    fn whole(
+        &mut self,
+        get: &impl Fn(&str) -> Option<String>,
+        name: &str,
+        default: u64,
+    ) -> Option<u64> {
+        match get(name) {
+            None => Some(default),
+            Some(v) => v.parse::<u64>().ok().or_else(|| {
+                self.invalid(&format!("{name} must be a whole number ≥ 0"));
+                None
+            }),
         }
     }
 

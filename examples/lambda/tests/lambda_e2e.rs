@@ -1,4 +1,4 @@
-//! The Lambda function end to end, in process: the router `build_router`
+//! The Lambda function end to end, in process: the router `build`
 //! makes at cold start, invoked through `chatkit_leads_lambda::handle` with
 //! a recorded Function URL event, wired to the real adapters — the OpenAI
 //! client against the in-process OpenAI fake, the DynamoDB store and the
@@ -17,8 +17,8 @@ use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_ssm::types::ParameterType;
 use chatkit_leads_core::{LeadStore, ThreadId};
 use chatkit_leads_dynamodb::{DynamoStore, create_table};
-use chatkit_leads_lambda::{Body, handle, lambda_http};
-use chatkit_leads_lambda_example::{Settings, build_router};
+use chatkit_leads_lambda::{Body, dispatch, handle, lambda_http};
+use chatkit_leads_lambda_example::{Function, Settings, build};
 use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi};
 use serde_json::Value;
 
@@ -118,6 +118,53 @@ async fn moto_state(endpoint: &str) -> Value {
         .expect("JSON state")
 }
 
+/// What the operator does once before deploying (docs/deploy-lambda.md):
+/// the table, the verified sender, the secrets; then the cold start.
+async fn deploy(
+    aws: &SdkConfig,
+    run: &Run,
+    env: &HashMap<String, String>,
+) -> (aws_sdk_dynamodb::Client, Function) {
+    let dynamodb = aws_sdk_dynamodb::Client::new(aws);
+    create_table(&dynamodb, &run.table())
+        .await
+        .expect("create table");
+    aws_sdk_sesv2::Client::new(aws)
+        .create_email_identity()
+        .email_identity(run.sender())
+        .send()
+        .await
+        .expect("verify the sender");
+    put_secret(aws, &run.parameter("openai-api-key"), OPENAI_KEY).await;
+    put_secret(aws, &run.parameter("cookie-key"), COOKIE_KEY).await;
+    let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("settings");
+    let function = build(&settings, aws).await.expect("cold start");
+    (dynamodb, function)
+}
+
+/// `tests/events/<name>.json`.
+fn event(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/events/{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("event JSON")
+}
+
+/// SES messages of this run (to its recipient), as moto keeps them.
+async fn ses_messages(endpoint: &str, run: &Run) -> Vec<Value> {
+    let state = moto_state(endpoint).await;
+    state["ses"]["RawMessage"]
+        .as_array()
+        .expect("ses.RawMessage")
+        .iter()
+        .filter(|m| {
+            m["destinations"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|to| to == run.recipient().as_str()))
+        })
+        .cloned()
+        .collect()
+}
+
 /// One invocation: the recorded event through the function's handler.
 async fn invoke(router: axum::Router, event: String) -> (u16, Value) {
     let request = lambda_http::request::from_str(&event).expect("Function URL event");
@@ -142,24 +189,8 @@ async fn fifty_concurrent_lead_invocations_send_exactly_one_email_through_ses() 
     .await
     .expect("OpenAI fake");
 
-    // What the operator does once before deploying (docs/deploy-lambda.md).
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    create_table(&dynamodb, &run.table())
-        .await
-        .expect("create table");
-    aws_sdk_sesv2::Client::new(&aws)
-        .create_email_identity()
-        .email_identity(run.sender())
-        .send()
-        .await
-        .expect("verify the sender");
-    put_secret(&aws, &run.parameter("openai-api-key"), OPENAI_KEY).await;
-    put_secret(&aws, &run.parameter("cookie-key"), COOKIE_KEY).await;
-
-    // Cold start.
-    let env = environment(&run, &fake);
-    let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("settings");
-    let router = build_router(&settings, &aws).await.expect("cold start");
+    let (dynamodb, function) = deploy(&aws, &run, &environment(&run, &fake)).await;
+    let router = function.router.clone();
 
     // A burst: idle timers and pagehide in several tabs, all at once.
     let event = std::fs::read_to_string(
@@ -203,17 +234,7 @@ async fn fifty_concurrent_lead_invocations_send_exactly_one_email_through_ses() 
     );
 
     // SES got exactly one message for this run's recipient: the sent one.
-    let state = moto_state(&endpoint).await;
-    let ours: Vec<&Value> = state["ses"]["RawMessage"]
-        .as_array()
-        .expect("ses.RawMessage")
-        .iter()
-        .filter(|m| {
-            m["destinations"]
-                .as_array()
-                .is_some_and(|d| d.iter().any(|to| to == run.recipient().as_str()))
-        })
-        .collect();
+    let ours = ses_messages(&endpoint, &run).await;
     assert_eq!(ours.len(), 1, "one email in SES for this run");
     assert_eq!(ours[0]["id"], message_id.as_str());
     let raw = ours[0]["raw_data"].as_str().expect("raw_data");
@@ -239,6 +260,65 @@ async fn fifty_concurrent_lead_invocations_send_exactly_one_email_through_ses() 
     assert_eq!(fake.count("POST", "/v1/responses"), 1, "one summary");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_invocation_sweeps_up_a_chat_no_trigger_reached() {
+    let endpoint = endpoint();
+    let aws = aws_config_for(&endpoint).await;
+    let run = Run::new();
+    let fake = FakeOpenAi::start(FakeConfig::new(
+        repo_root().join("tests/fixtures"),
+        OPENAI_KEY,
+    ))
+    .await
+    .expect("OpenAI fake");
+    let mut env = environment(&run, &fake);
+    env.insert("LEADS_SWEEP_QUIET_SECONDS".to_owned(), "0".to_owned());
+    let (_, function) = deploy(&aws, &run, &env).await;
+    let sweep = || async { Ok::<_, lambda_http::Error>(function.sweep().await?) };
+
+    // The page minted a session, the visitor left a phone number, and the
+    // tab was closed before any trigger.
+    let answer = dispatch(&function.router, event("session"), &sweep)
+        .await
+        .expect("session");
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let user = fake
+        .requests()
+        .iter()
+        .find(|r| r.path == "/v1/chatkit/sessions")
+        .and_then(|r| r.body.as_ref()?["user"].as_str().map(str::to_owned))
+        .expect("a session for a server-bound user");
+    let thread = format!("cthr_lambda_sweep_{}", uuid::Uuid::new_v4().simple());
+    let written_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
+        .unwrap_or(0);
+    assert!(fake.add_thread("cthr_fx_en_truck_seats", &thread, &user, written_at - 5));
+
+    let summary = dispatch(&function.router, event("scheduled"), &sweep)
+        .await
+        .expect("the sweep's result");
+    assert_eq!(summary["threads_found"], 1, "{summary}");
+    assert_eq!(summary["sent"], 1, "{summary}");
+    let ours = ses_messages(&endpoint, &run).await;
+    assert_eq!(ours.len(), 1, "one email in SES");
+    assert!(
+        ours[0]["raw_data"]
+            .as_str()
+            .is_some_and(|raw| raw.contains(&thread))
+    );
+
+    let again = dispatch(&function.router, event("scheduled"), &sweep)
+        .await
+        .expect("the sweep's result");
+    assert_eq!(
+        (again["sent"].as_u64(), again["due"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+    assert_eq!(ses_messages(&endpoint, &run).await.len(), 1);
+}
+
 #[tokio::test]
 async fn cold_start_fails_naming_a_missing_ssm_parameter() {
     let endpoint = endpoint();
@@ -254,7 +334,7 @@ async fn cold_start_fails_naming_a_missing_ssm_parameter() {
     // The OpenAI key's parameter was never created.
     let env = environment(&run, &fake);
     let settings = Settings::from_lookup(|name| env.get(name).cloned()).expect("settings");
-    let err = build_router(&settings, &aws)
+    let err = build(&settings, &aws)
         .await
         .expect_err("cold start must fail");
     let message = format!("{err:#}");
