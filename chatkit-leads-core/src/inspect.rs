@@ -16,6 +16,7 @@ use crate::outcome::{LeadError, LeadOutcome};
 use crate::ports::{ChatKitClient, Clock, LeadStore, Mailer, Summarizer};
 use crate::record::{LeadRecord, LeadStatus};
 use crate::request::{LeadRequest, TriggerReason};
+use crate::telemetry;
 use crate::workflow::{LeadWorkflow, SummaryResult, blocked_outcome};
 
 /// What ChatKit holds for a thread, without its text.
@@ -263,6 +264,7 @@ where
         let lease = match lease::acquire_resend(&self.ports().store, &acquire, stored).await? {
             Acquired::Won(lease) => lease,
             Acquired::Lost(holder) => {
+                telemetry::lease_contention();
                 let outcome = lease::rules::blocker(&holder, now)
                     .map_or(LeadOutcome::InProgress, blocked_outcome);
                 return Ok(Resend::NotSent(outcome));

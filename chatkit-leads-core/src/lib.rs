@@ -37,6 +37,7 @@ pub mod session;
 pub mod shop;
 pub mod summary;
 pub mod sweep;
+mod telemetry;
 pub mod text;
 pub mod transcript;
 pub mod workflow;

@@ -39,6 +39,7 @@ use crate::ids::UserId;
 use crate::ports::{ChatKitClient, ChatKitError, Clock};
 use crate::request::{Locale, SessionRequest};
 use crate::shop::ShopProfile;
+use crate::telemetry;
 
 /// Why a session body could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -362,7 +363,9 @@ impl SessionSettings {
         request: &SessionRequest,
     ) -> Result<Session, MintError> {
         let body = self.create_session(user, request, shop, clock.now())?;
-        Ok(chatkit.create_session(&body).await?)
+        let session = chatkit.create_session(&body).await;
+        telemetry::chatkit_request("create_session", &session);
+        Ok(session?)
     }
 }
 

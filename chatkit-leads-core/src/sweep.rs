@@ -34,6 +34,7 @@ use crate::lease;
 use crate::outcome::LeadError;
 use crate::ports::{ChatKitClient, Clock, LeadStore, Mailer, SeenUser, Summarizer};
 use crate::request::{LeadRequest, TriggerReason};
+use crate::telemetry;
 use crate::workflow::LeadWorkflow;
 
 /// How a sweep looks for leads.
@@ -158,6 +159,12 @@ where
     /// A failure of one user's listing or one thread's run is reported in
     /// the [`SweepReport`] (or logged) and the sweep goes on.
     pub async fn sweep(&self, settings: &SweepSettings) -> Result<SweepReport, LeadError> {
+        let result = self.sweep_once(settings).await;
+        telemetry::sweep(result.is_ok(), result.as_ref().map_or(0, SweepReport::sent));
+        result
+    }
+
+    async fn sweep_once(&self, settings: &SweepSettings) -> Result<SweepReport, LeadError> {
         let started = self.now();
         let mut report = SweepReport::default();
         self.discover(settings, &mut report, false).await?;
@@ -282,6 +289,7 @@ where
         };
         loop {
             let listed = self.ports().chatkit.list_threads(&seen.user, &page).await;
+            telemetry::chatkit_request("list_threads", &listed);
             report.list_calls += 1;
             let listed = listed.map_err(LeadError::ChatKit)?;
             let mut reached_horizon = false;

@@ -34,6 +34,7 @@ use crate::ports::{
 use crate::record::Versioned;
 use crate::request::LeadRequest;
 use crate::summary::{LeadSummary, SummaryInput, default_instructions};
+use crate::telemetry;
 use crate::transcript::Transcript;
 
 /// The adapters a workflow runs on.
@@ -128,6 +129,7 @@ where
         async {
             let started = Instant::now();
             let result = self.run_with(request, quiet).await;
+            telemetry::lead(&request.reason, &result, started.elapsed());
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             match &result {
                 Ok(outcome) => info!(
@@ -191,6 +193,7 @@ where
         let lease = match self.acquire(request, seen).await? {
             Acquired::Won(lease) => lease,
             Acquired::Lost(holder) => {
+                telemetry::lease_contention();
                 let outcome = rules::blocker(&holder, self.now())
                     .map_or(LeadOutcome::InProgress, blocked_outcome);
                 return Ok(outcome);
@@ -252,7 +255,9 @@ where
             warn!("lease lost before delivery; leaving the send to its holder");
             return Ok(LeadOutcome::InProgress);
         }
-        match self.ports.mailer.send(&message).await {
+        let delivered = self.ports.mailer.send(&message).await;
+        telemetry::mail_send(&delivered);
+        match delivered {
             Ok(message_id) => {
                 self.mark_sent(&mut lease, &message_id).await?;
                 Ok(LeadOutcome::Sent {
@@ -343,6 +348,8 @@ where
             self.ports.chatkit.list_items(id, &first),
         )
         .await;
+        telemetry::chatkit_request("retrieve_thread", &thread);
+        telemetry::chatkit_request("list_items", &page);
         let thread = thread.map_err(not_found)?;
         let mut page: Page<ThreadItem> = page.map_err(not_found)?;
         let mut items = std::mem::take(&mut page.data);
@@ -358,12 +365,9 @@ where
                 break;
             }
             cursor = cursor.next(last_id);
-            page = self
-                .ports
-                .chatkit
-                .list_items(id, &cursor)
-                .await
-                .map_err(not_found)?;
+            let next = self.ports.chatkit.list_items(id, &cursor).await;
+            telemetry::chatkit_request("list_items", &next);
+            page = next.map_err(not_found)?;
             items.append(&mut page.data);
             pages += 1;
         }
@@ -487,6 +491,7 @@ where
             Either::Left((result, _)) => result,
             Either::Right(((), _)) => Err(SummaryError::Timeout),
         };
+        telemetry::model_call(&result);
         match result {
             Ok(summary) => SummaryResult {
                 summary: Some(summary.sanitize(&self.config.shop)),

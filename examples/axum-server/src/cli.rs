@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use chatkit_leads_core::inspect::{Explanation, Resend, Verdict};
 use chatkit_leads_core::sweep::SweepReport;
 use chatkit_leads_core::{
-    ChatKitClient, LeadError, LeadOutcome, LeadRecord, LeadStore, Mailer, ThreadId,
+    ChatKitClient, LeadError, LeadOutcome, LeadRecord, LeadStatus, LeadStore, Mailer, ThreadId,
 };
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
@@ -214,6 +214,17 @@ fn record_text(record: &LeadRecord) -> String {
         time(record.created_at),
         time(record.updated_at),
     );
+    match record.status {
+        LeadStatus::Sending => text.push_str(&format!(
+            "lease    held until {}\n",
+            time(record.lock_expires_at)
+        )),
+        LeadStatus::Error => text.push_str(&format!(
+            "cooldown until {}\n",
+            time(record.lock_expires_at)
+        )),
+        _ => {}
+    }
     if let (Some(sent_at), Some(id)) = (record.sent_at, &record.message_id) {
         text.push_str(&format!("sent     {} as {id}\n", time(sent_at)));
     }

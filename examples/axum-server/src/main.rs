@@ -4,6 +4,7 @@
 //! `check`). See `--help` and docs/runbook.md.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod app;
 mod backends;
 mod cli;
@@ -86,6 +87,10 @@ fn main() -> ExitCode {
 /// Serves the router until SIGTERM or ctrl-c, with the background sweep.
 async fn serve(app: &App, settings: &Settings) -> anyhow::Result<()> {
     let router = app.router(settings)?;
+    let admin = match settings.leads_admin_bind {
+        Some(bind) => Some(admin::start(bind).await?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("BIND: cannot listen on {}", settings.bind))?;
@@ -96,6 +101,9 @@ async fn serve(app: &App, settings: &Settings) -> anyhow::Result<()> {
         .await
         .context("server error")?;
     sweeper.stop().await;
+    if let Some(admin) = admin {
+        admin.stop().await;
+    }
     info!("stopped");
     Ok(())
 }

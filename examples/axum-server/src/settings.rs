@@ -117,6 +117,12 @@ pub struct Settings {
     #[arg(long, env = "LEADS_SWEEP_HORIZON_HOURS", default_value_t = 168)]
     pub leads_sweep_horizon_hours: u64,
 
+    /// Address of the admin listener serving Prometheus metrics at
+    /// `/metrics` (e.g. `127.0.0.1:9187`); unset, no metrics are served.
+    /// The public listener never serves them.
+    #[arg(long, env = "LEADS_ADMIN_BIND")]
+    pub leads_admin_bind: Option<SocketAddr>,
+
     /// Log lines as `text` or `json` (one object per line).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -279,3 +279,45 @@ async fn inspect_and_resend_work_on_postgres() {
     assert_eq!(s.smtp.messages().len(), 1);
     db.drop_now().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_json_lines_or_plain_text_without_colour_escapes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let preview: BTreeMap<String, String> = [
+        (
+            "LEADS_STORE",
+            format!("sqlite://{}", dir.path().join("p.db").display()),
+        ),
+        (
+            "LEADS_MAILER",
+            format!("outbox:{}", dir.path().join("outbox").display()),
+        ),
+        ("RUST_LOG", "info".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let mut json_logs = preview.clone();
+    json_logs.insert("LOG_FORMAT".to_owned(), "json".to_owned());
+    let ran = run(&json_logs, &["resend", TRUCK]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let lines: Vec<&str> = ran.stderr.lines().filter(|l| !l.is_empty()).collect();
+    assert!(!lines.is_empty(), "the preview's missing model is logged");
+    for line in lines {
+        let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(entry["level"].is_string(), "{line}");
+    }
+    assert!(
+        ran.stdout.starts_with("sent as "),
+        "logs stay off stdout: {}",
+        ran.stdout
+    );
+
+    let ran = run(&preview, &["resend", "--force", TRUCK]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stderr.contains("WARN"), "{}", ran.stderr);
+    assert!(
+        !ran.stderr.contains('\u{1b}'),
+        "no colour escapes off a terminal"
+    );
+}

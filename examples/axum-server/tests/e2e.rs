@@ -431,6 +431,7 @@ fn help_lists_every_setting() {
         "LEADS_SWEEP_RECHECK_SECONDS",
         "LEADS_SWEEP_HORIZON_HOURS",
         "LOG_FORMAT",
+        "LEADS_ADMIN_BIND",
     ] {
         assert!(help.contains(name), "--help must list {name}");
     }
@@ -484,5 +485,96 @@ async fn offline_preview_writes_a_lead_email_to_the_outbox() {
         files.iter().filter(|f| f.ends_with(".html")).count(),
         1,
         "{files:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_on_the_admin_listener_and_the_public_one_has_none() {
+    let fake = FakeOpenAi::start(FakeConfig::new(repo_root().join("tests/fixtures"), KEY))
+        .await
+        .expect("fake");
+    let smtp = SmtpSink::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut env = live_env(&fake, &smtp, &dir.path().join("leads.db"));
+    let admin = format!("127.0.0.1:{}", chatkit_leads_test_support::free_port());
+    env.insert("LEADS_ADMIN_BIND".to_owned(), admin.clone());
+    let server = ServerProcess::start(&binary(), &env).await;
+    let http = reqwest::Client::new();
+    let metrics = || async {
+        http.get(format!("http://{admin}/metrics"))
+            .send()
+            .await
+            .expect("admin answers")
+            .text()
+            .await
+            .expect("text")
+    };
+
+    for _ in 0..2 {
+        let status = http
+            .post(format!("{}/lead", server.url()))
+            .body(json!({"threadId": "cthr_fx_en_truck_seats", "reason": "idle"}).to_string())
+            .send()
+            .await
+            .expect("lead")
+            .status();
+        assert_eq!(status, 200);
+    }
+    let status = http
+        .post(format!("{}/lead", server.url()))
+        .body(json!({"threadId": "cthr_fx_no_contact", "reason": "idle"}).to_string())
+        .send()
+        .await
+        .expect("lead")
+        .status();
+    assert_eq!(status, 200);
+
+    let text = metrics().await;
+    let value = |series: &str| -> Option<f64> {
+        text.lines()
+            .find(|line| line.starts_with(series))
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+    };
+    assert_eq!(
+        value(r#"chatkit_leads_leads_total{outcome="sent",trigger="idle"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(r#"chatkit_leads_leads_total{outcome="already_sent",trigger="idle"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(r#"chatkit_leads_leads_total{outcome="missing_contact",trigger="idle"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(r#"chatkit_leads_mail_sends_total{result="ok"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(r#"chatkit_leads_model_calls_total{result="ok"}"#),
+        Some(1.0)
+    );
+    assert!(
+        value(r#"chatkit_leads_chatkit_requests_total{op="retrieve_thread",result="ok"}"#)
+            .is_some_and(|n| n >= 2.0),
+        "{text}"
+    );
+    assert!(
+        text.contains("chatkit_leads_lead_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(!text.contains("cthr_"), "no thread ids in labels");
+
+    let public = http
+        .get(format!("{}/metrics", server.url()))
+        .send()
+        .await
+        .expect("public answers");
+    assert_eq!(
+        public.status(),
+        404,
+        "the public listener serves no metrics"
     );
 }
