@@ -13,7 +13,7 @@ use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi};
 use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
 use common::{KEY, binary, live_env, sqlite_record};
 
-const QUIET: i64 = 2;
+const QUIET: i64 = 4;
 
 struct Deployment {
     fake: FakeOpenAi,
@@ -117,6 +117,16 @@ async fn the_sweep_recovers_chats_no_trigger_reached_and_only_when_there_is_a_le
     assert!(
         d.fake
             .add_thread("cthr_fx_es_boat_email", old, &user, written_at - 8 * 86_400)
+    );
+
+    // The visitor is still writing two seconds later; the user becomes
+    // quiet (and is listed) at session + QUIET, the chat only at
+    // last message + QUIET.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let written_at = now();
+    assert!(
+        d.fake
+            .add_thread("cthr_fx_en_truck_seats", recovered, &user, written_at)
     );
 
     let emailed = d.wait_for_emails(1, &threads).await;
