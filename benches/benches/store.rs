@@ -28,7 +28,7 @@ async fn send_once(store: &SqliteStore, thread: &ThreadId) {
     let Ok(Acquired::Won(mut held)) = lease::acquire(store, &request(thread), None).await else {
         panic!("a fresh thread is acquired");
     };
-    assert!(held.checkpoint(NOW + 1).await.expect("checkpoint"));
+    assert!(held.checkpoint(NOW + 1, None).await.expect("checkpoint"));
     let mark = SentMark {
         now: NOW + 2,
         message_id: "<0f9e@leads.example>".to_owned(),

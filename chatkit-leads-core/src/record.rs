@@ -19,6 +19,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{LeaseId, ThreadId};
+use crate::summary::LeadSummary;
 
 /// Longest `last_error` kept, in characters.
 pub const MAX_LAST_ERROR_CHARS: usize = 500;
@@ -122,11 +123,39 @@ pub struct LeadRecord {
         with = "codec::optional_seconds"
     )]
     pub due_at: Option<i64>,
+    /// The model's summary of the transcript the last attempt sent, kept
+    /// from the delivery checkpoint until the lead is sent, so that a retry
+    /// of an unchanged transcript does not pay for the model again (SPEC
+    /// §12, cost and abuse).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "codec::forgiving"
+    )]
+    pub summary_cache: Option<CachedSummary>,
     /// Fields this version does not know, kept as read and written back
     /// unchanged, so an instance that is one release behind never erases
     /// what a newer one recorded (rolling upgrades).
     #[serde(flatten)]
     pub extra: ExtraFields,
+}
+
+/// A summary and the transcript it was made from.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedSummary {
+    /// [`crate::Transcript::fingerprint`] of that transcript.
+    pub transcript: String,
+    /// The sanitised summary.
+    pub summary: LeadSummary,
+}
+
+// The summary holds customer details: only the fingerprint is printable.
+impl fmt::Debug for CachedSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedSummary")
+            .field("transcript", &self.transcript)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LeadRecord {

@@ -69,6 +69,38 @@ pub struct Transcript {
 }
 
 impl Transcript {
+    /// A SHA-256 (hex) of everything the summary is made from: every
+    /// message's speaker, time and normalised text, and the attachments.
+    /// Equal for an unchanged transcript, whatever else changed (the
+    /// trigger, the page), so a retry can reuse the summary.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        // Length-prefixed fields: no two transcripts hash the same bytes.
+        let mut field = |bytes: &[u8]| {
+            hash.update((bytes.len() as u64).to_le_bytes());
+            hash.update(bytes);
+        };
+        for message in &self.messages {
+            let speaker: &[u8] = match message.speaker {
+                Speaker::Customer => b"c",
+                Speaker::Assistant => b"a",
+            };
+            field(speaker);
+            field(&message.created_at.to_le_bytes());
+            field(message.text.as_bytes());
+        }
+        for file in &self.attachments {
+            field(file.name.as_bytes());
+            field(file.mime_type.as_bytes());
+            field(file.url.as_bytes());
+        }
+        hash.finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
     /// Normalises items in the order given (ChatKit `order=asc`).
     ///
     /// ```

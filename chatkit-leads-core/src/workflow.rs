@@ -31,6 +31,7 @@ use crate::outcome::{LeadError, LeadOutcome, SummaryStatus};
 use crate::ports::{
     ChatKitClient, ChatKitError, Clock, LeadStore, Mailer, Summarizer, SummaryError,
 };
+use crate::record::CachedSummary;
 use crate::record::Versioned;
 use crate::request::LeadRequest;
 use crate::summary::{LeadSummary, SummaryInput, default_instructions};
@@ -218,7 +219,22 @@ where
         let attempt = lease.record().attempts;
         let earlier_delivery = lease.record().delivery_started_at;
 
-        let summarized = self.summarize(request, transcript).await;
+        let fingerprint = transcript.fingerprint();
+        let kept = lease
+            .record()
+            .summary_cache
+            .as_ref()
+            .filter(|kept| kept.transcript == fingerprint);
+        let summarized = match kept {
+            Some(kept) => {
+                info!("reusing the summary of the unchanged transcript");
+                SummaryResult {
+                    summary: Some(kept.summary.clone()),
+                    failure: None,
+                }
+            }
+            None => self.summarize(request, transcript).await,
+        };
         if let (ReadinessPolicy::RequireHandoffReady, Some(summary), None) =
             (self.config.readiness, &summarized.summary, resend)
         {
@@ -249,7 +265,11 @@ where
         };
         let message = self.compose(request, fetched, scanned, &summarized, &diagnostics);
 
-        if !lease.checkpoint(self.now()).await? {
+        let keep = summarized.summary.as_ref().map(|summary| CachedSummary {
+            transcript: fingerprint,
+            summary: summary.clone(),
+        });
+        if !lease.checkpoint(self.now(), keep.as_ref()).await? {
             // Our lease ran out during the summary and someone else took it:
             // they will deliver; sending too would duplicate.
             warn!("lease lost before delivery; leaving the send to its holder");

@@ -176,7 +176,7 @@ proptest! {
                     }
                     next
                 }
-                Step::Checkpoint(c) => record.as_ref().and_then(|r| rules::checkpoint(r, &leases[c], now)),
+                Step::Checkpoint(c) => record.as_ref().and_then(|r| rules::checkpoint(r, &leases[c], now, None)),
                 Step::Sent(c) => {
                     let mark = sent_mark(now, c);
                     let next = record.as_ref().and_then(|r| rules::mark_sent(r, &leases[c], &mark));
@@ -348,7 +348,7 @@ async fn caller(
         };
         ledger.lock().expect("ledger").won(id, lease.record(), now);
         let now = clock.load(Ordering::SeqCst);
-        if !lease.checkpoint(now).await.expect("checkpoint") {
+        if !lease.checkpoint(now, None).await.expect("checkpoint") {
             continue;
         }
         let now = clock.load(Ordering::SeqCst);

@@ -41,6 +41,7 @@ fn record(status: LeadStatus, lock_expires_at: i64) -> LeadRecord {
         ttl: NOW + 1000,
         delivery_started_at: None,
         due_at: None,
+        summary_cache: None,
         extra: Default::default(),
     }
 }
@@ -528,4 +529,85 @@ async fn hundred_concurrent_triggers_send_exactly_one_email_and_one_summary() {
     assert_eq!(sent_now, 1);
     assert_eq!(h.mailer.sent_count(), 1);
     assert_eq!(h.summarizer.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_of_an_unchanged_transcript_reuses_the_summary_and_a_changed_one_asks_again() {
+    let h = ok_harness();
+    h.mailer
+        .fail_next(MailError::Rejected("mailbox unavailable".into()));
+    assert!(h.workflow.process(&lead(TRUCK)).await.is_err());
+    assert_eq!(h.summarizer.calls(), 1);
+    let kept = h.store.record(&thread(TRUCK)).expect("record");
+    assert!(kept.summary_cache.is_some(), "kept for the retry");
+    assert!(
+        !format!("{kept:?}").contains("555"),
+        "the kept summary stays out of Debug"
+    );
+
+    // Same transcript, another failure, then a send: no second model call,
+    // and the email carries the kept summary.
+    h.clock.advance(Duration::from_secs(60));
+    h.mailer
+        .fail_next(MailError::Transport("connection reset".into()));
+    assert!(h.workflow.process(&lead(TRUCK)).await.is_err());
+    h.clock.advance(Duration::from_secs(60));
+    let outcome = process(&h, TRUCK).await;
+    assert!(
+        matches!(
+            outcome,
+            LeadOutcome::Sent {
+                summary: SummaryStatus::Included,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        h.summarizer.calls(),
+        1,
+        "the model ran once for one transcript"
+    );
+    let sent = h.store.record(&thread(TRUCK)).expect("record");
+    assert_eq!(sent.summary_cache, None, "nothing to retry once sent");
+
+    // Another thread: it fails, then the customer writes more before the
+    // retry; the changed transcript gets a fresh summary.
+    let (original, mut items) = common::fixture_thread(TRUCK);
+    let other = thread("cthr_cache_changed");
+    h.chatkit.add_thread(
+        chatkit_leads_core::chatkit::Thread {
+            id: other.clone(),
+            ..original.clone()
+        },
+        items.clone(),
+    );
+    h.mailer
+        .fail_next(MailError::Rejected("mailbox unavailable".into()));
+    assert!(
+        h.workflow
+            .process(&lead("cthr_cache_changed"))
+            .await
+            .is_err()
+    );
+    assert_eq!(h.summarizer.calls(), 2);
+    let mut more = items.last().expect("items").clone();
+    more.id = "cthi_cache_more".to_owned();
+    more.created_at = NOW + 100;
+    items.push(more);
+    h.chatkit.add_thread(
+        chatkit_leads_core::chatkit::Thread {
+            id: other.clone(),
+            ..original
+        },
+        items,
+    );
+    h.clock.advance(Duration::from_secs(60));
+    let outcome = process(&h, "cthr_cache_changed").await;
+    assert!(outcome.sent(), "{outcome:?}");
+    assert_eq!(
+        h.summarizer.calls(),
+        3,
+        "a changed transcript is summarised again"
+    );
 }

@@ -175,7 +175,7 @@ async fn clearing_the_delivery_checkpoint_removes_the_attribute() {
     let store = fresh_store().await;
     let thread = fresh_thread("clear");
     let mut lease = expect_lease(&store, &acquire_request(&thread, T0)).await;
-    assert!(lease.checkpoint(T0 + 1).await.expect("checkpoint"));
+    assert!(lease.checkpoint(T0 + 1, None).await.expect("checkpoint"));
     let mark = ErrorMark {
         now: T0 + 2,
         retry_at: T0 + 62,

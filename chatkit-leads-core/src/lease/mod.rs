@@ -29,7 +29,7 @@ use std::fmt;
 
 use crate::ids::{LeaseId, ThreadId};
 use crate::ports::{LeadStore, StoreError};
-use crate::record::{Expected, LeadRecord, PutOutcome, Versioned};
+use crate::record::{CachedSummary, Expected, LeadRecord, PutOutcome, Versioned};
 
 /// How often a transition re-reads and re-decides after losing a
 /// compare-and-set before it gives up with [`StoreError::Unavailable`].
@@ -307,13 +307,19 @@ impl<S: LeadStore + ?Sized> Lease<'_, S> {
         }
     }
 
-    /// Sets `delivery_started_at` just before the mailer is called.
+    /// Sets `delivery_started_at` just before the mailer is called, with
+    /// the summary the email carries (see [`rules::checkpoint`]).
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
-    pub async fn checkpoint(&mut self, now: i64) -> Result<bool, StoreError> {
+    pub async fn checkpoint(
+        &mut self,
+        now: i64,
+        summary: Option<&CachedSummary>,
+    ) -> Result<bool, StoreError> {
         let id = self.lease_id.clone();
-        self.transition(|r| rules::checkpoint(r, &id, now)).await
+        self.transition(|r| rules::checkpoint(r, &id, now, summary))
+            .await
     }
 
     /// Marks the thread `sent` (final).

@@ -10,7 +10,7 @@
 
 use super::{AcquireRequest, ErrorMark, SentMark, Watch};
 use crate::ids::LeaseId;
-use crate::record::{ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS};
+use crate::record::{CachedSummary, ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS};
 use crate::text::truncate_chars;
 
 /// Why a record cannot be leased at some moment.
@@ -86,6 +86,7 @@ pub fn acquire(existing: Option<&LeadRecord>, req: &AcquireRequest) -> Option<Le
             ttl: req.ttl,
             delivery_started_at: None,
             due_at: Some(req.lock_expires_at),
+            summary_cache: None,
             extra: ExtraFields::default(),
         }),
     }
@@ -138,6 +139,7 @@ pub fn watch(existing: Option<&LeadRecord>, watch: &Watch) -> Option<LeadRecord>
             ttl: watch.ttl,
             delivery_started_at: None,
             due_at: Some(watch.due_at),
+            summary_cache: None,
             extra: ExtraFields::default(),
         }),
         Some(rec) if rec.status == LeadStatus::Sent => None,
@@ -167,11 +169,19 @@ pub fn unwatch(rec: &LeadRecord, now: i64) -> Option<LeadRecord> {
     })
 }
 
-/// Sets the delivery checkpoint, if `lease_id` still holds a `sending` record.
-pub fn checkpoint(rec: &LeadRecord, lease_id: &LeaseId, now: i64) -> Option<LeadRecord> {
+/// Sets the delivery checkpoint, if `lease_id` still holds a `sending`
+/// record, with the summary the email carries (kept for a retry of the same
+/// transcript; `None` keeps what the record has).
+pub fn checkpoint(
+    rec: &LeadRecord,
+    lease_id: &LeaseId,
+    now: i64,
+    summary: Option<&CachedSummary>,
+) -> Option<LeadRecord> {
     holds(rec, lease_id).then(|| LeadRecord {
         delivery_started_at: Some(now),
         updated_at: now,
+        summary_cache: summary.cloned().or_else(|| rec.summary_cache.clone()),
         ..rec.clone()
     })
 }
@@ -187,6 +197,8 @@ pub fn mark_sent(rec: &LeadRecord, lease_id: &LeaseId, mark: &SentMark) -> Optio
         last_error: None,
         ttl: mark.ttl,
         due_at: None,
+        // Sent: nothing will be retried.
+        summary_cache: None,
         ..rec.clone()
     })
 }

@@ -190,6 +190,18 @@ pub(crate) mod count {
     }
 }
 
+/// `deserialize_with` for a field that only saves work, such as the
+/// summary cache: a value this version cannot read (written by a newer one,
+/// or damaged) reads as absent instead of making the record corrupt.
+pub(crate) fn forgiving<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = <Option<serde_json::Value> as serde::Deserialize>::deserialize(d)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -299,17 +311,25 @@ mod tests {
     #[test]
     fn unknown_fields_survive_a_round_trip_and_stay_out_of_debug() {
         let mut doc = seed_document();
-        doc["summary_cache"] = json!({"customer_phone": "+14085550123"});
+        doc["photo_notes"] = json!({"customer_phone": "+14085550123"});
         doc["update_count"] = json!(2);
         let record = read(&doc).expect("decode");
         assert_eq!(
             record.extra.names().collect::<Vec<_>>(),
-            ["summary_cache", "update_count"]
+            ["photo_notes", "update_count"]
         );
         let debug = format!("{record:?}");
         assert!(!debug.contains("4085550123"), "{debug}");
         let again = decode_json(&key(), &to_json(&record).expect("json")).expect("decode");
         assert_eq!(again.extra.get("update_count"), Some(&json!(2)));
         assert_eq!(again, record);
+    }
+
+    #[test]
+    fn an_unreadable_summary_cache_reads_as_none() {
+        let mut doc = seed_document();
+        doc["summary_cache"] = json!({"transcript": 7, "summary": "a newer shape"});
+        let record = read(&doc).expect("the record is fine");
+        assert_eq!(record.summary_cache, None);
     }
 }

@@ -32,9 +32,10 @@ use crate::ids::{LeaseId, ThreadId, UserId};
 use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, SentMark};
 use crate::ports::{LeadStore, SeenUser};
 use crate::record::{
-    Expected, ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS, PutOutcome, Version,
-    Versioned,
+    CachedSummary, Expected, ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS, PutOutcome,
+    Version, Versioned,
 };
+use crate::summary::LeadSummary;
 
 /// A fixed start time (Unix seconds) for deterministic cases.
 const T0: i64 = 1_800_000_000;
@@ -354,6 +355,19 @@ pub async fn every_field_and_unknown_field_round_trips<S: LeadStore + ?Sized>(st
         ttl: i64::MAX,
         delivery_started_at: Some(T0 + 5),
         due_at: Some(T0 + 9),
+        summary_cache: Some(CachedSummary {
+            transcript: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                .to_owned(),
+            summary: LeadSummary {
+                customer_name: Some("María «Ünïcode» O'Brien".to_owned()),
+                customer_phone: Some("(408) 555-0142".to_owned()),
+                handoff_ready: true,
+                handoff_reason: "ready_for_follow_up".to_owned(),
+                summary: "Seats\nsplit; \"quoted\" <b>".to_owned(),
+                next_steps: vec!["Call".to_owned(), String::new()],
+                ..LeadSummary::default()
+            },
+        }),
         extra: future_fields(),
     };
     assert!(
@@ -374,6 +388,7 @@ pub async fn every_field_and_unknown_field_round_trips<S: LeadStore + ?Sized>(st
         last_error: None,
         delivery_started_at: None,
         due_at: None,
+        summary_cache: None,
         extra: ExtraFields::default(),
         attempts: 0,
         ..full
@@ -748,7 +763,7 @@ pub async fn stale_lease_cannot_mark_or_checkpoint<S: LeadStore + ?Sized>(store:
     let fresh = must_win(store, &thread, T0 + LEASE).await.token();
     let later = T0 + LEASE + 1;
     assert!(
-        !ok(case, "checkpoint", stale.checkpoint(later).await),
+        !ok(case, "checkpoint", stale.checkpoint(later, None).await),
         "{case}: checkpoint"
     );
     assert!(
@@ -818,7 +833,7 @@ pub async fn checkpoint_survives_reacquire_unless_cleared<S: LeadStore + ?Sized>
     let thread = fresh_thread(case);
     let mut lease = must_win(store, &thread, T0).await;
     assert!(
-        ok(case, "checkpoint", lease.checkpoint(T0 + 1).await),
+        ok(case, "checkpoint", lease.checkpoint(T0 + 1, None).await),
         "{case}: holder may checkpoint"
     );
     assert_eq!(
@@ -998,7 +1013,7 @@ pub async fn unknown_fields_survive_every_transition<S: LeadStore + ?Sized>(stor
     );
     let mut lease = must_win(store, &thread, T0).await;
     assert!(
-        ok(case, "checkpoint", lease.checkpoint(T0 + 1).await),
+        ok(case, "checkpoint", lease.checkpoint(T0 + 1, None).await),
         "{case}: checkpoint"
     );
     assert!(
@@ -1117,7 +1132,7 @@ async fn replay<S: LeadStore + ?Sized>(
     let case = "round_trip";
     let mut lease = expect_lease(s, first).await;
     assert!(
-        ok(case, "checkpoint", lease.checkpoint(T0 + 2).await),
+        ok(case, "checkpoint", lease.checkpoint(T0 + 2, None).await),
         "{case}: checkpoint"
     );
     assert!(

@@ -168,7 +168,7 @@ async fn inspect(app: &App, thread: &ThreadId, out: &Output) -> Exit {
     } = &explanation;
     let value = json!({
         "thread_id": thread.as_str(),
-        "record": record,
+        "record": record.as_ref().map(record_json),
         "thread": facts,
         "verdict": verdict_json(verdict),
     });
@@ -204,6 +204,20 @@ async fn inspect(app: &App, thread: &ThreadId, out: &Output) -> Exit {
         Verdict::Fails(err) => exit_of(err),
         _ => Exit::Done,
     }
+}
+
+/// The record as stored, but the kept summary (customer details) only as
+/// `summary_kept`.
+fn record_json(record: &LeadRecord) -> Value {
+    let mut value = json!(record);
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("summary_cache");
+        fields.insert(
+            "summary_kept".to_owned(),
+            json!(record.summary_cache.is_some()),
+        );
+    }
+    value
 }
 
 fn record_text(record: &LeadRecord) -> String {
@@ -242,6 +256,11 @@ fn record_text(record: &LeadRecord) -> String {
             "unknown  a delivery started {} and its outcome was never recorded\n",
             time(started)
         ));
+    }
+    if record.summary_cache.is_some() {
+        text.push_str(
+            "summary  kept: a retry of the same transcript sends it without a model call\n",
+        );
     }
     match record.due_at {
         Some(due) => text.push_str(&format!("sweep    looks again {}\n", time(due))),

@@ -204,6 +204,8 @@ async fn inspect_preview_and_resend_answer_about_one_thread() {
     let answer = ran.json();
     assert_eq!(answer["record"]["status"], "sent");
     assert_eq!(answer["record"]["attempts"], 2);
+    assert_eq!(answer["record"]["summary_kept"], false);
+    assert!(answer["record"].get("summary_cache").is_none());
     assert_eq!(answer["verdict"]["response"]["reason"], "already_sent");
 }
 

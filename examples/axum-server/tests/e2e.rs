@@ -578,3 +578,54 @@ async fn metrics_move_on_the_admin_listener_and_the_public_one_has_none() {
         "the public listener serves no metrics"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_failed_send_does_not_run_the_model_again() {
+    let fake = FakeOpenAi::start(FakeConfig::new(repo_root().join("tests/fixtures"), KEY))
+        .await
+        .expect("fake");
+    let smtp = SmtpSink::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut env = live_env(&fake, &smtp, &dir.path().join("leads.db"));
+    env.insert("LEADS_ERROR_COOLDOWN_SECONDS".to_owned(), "1".to_owned());
+    let lead = json!({"threadId": "cthr_fx_en_truck_seats", "reason": "idle"}).to_string();
+    let http = reqwest::Client::new();
+
+    // The mail server is down: the attempt fails after the summary.
+    let mut down = env.clone();
+    let closed = format!(
+        "smtp://127.0.0.1:{}",
+        chatkit_leads_test_support::free_port()
+    );
+    down.insert("LEADS_MAILER".to_owned(), closed);
+    let mut first = ServerProcess::start(&binary(), &down).await;
+    let response = http
+        .post(format!("{}/lead", first.url()))
+        .body(lead.clone())
+        .send()
+        .await
+        .expect("lead");
+    assert_eq!(response.status(), 502);
+    assert_eq!(fake.count("POST", "/v1/responses"), 1);
+    first.terminate();
+
+    // Back up: the retry sends, with the summary the model already gave.
+    let second = ServerProcess::start(&binary(), &env).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let body: Value = http
+        .post(format!("{}/lead", second.url()))
+        .body(lead)
+        .send()
+        .await
+        .expect("lead")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["sent"], true, "{body}");
+    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(
+        fake.count("POST", "/v1/responses"),
+        1,
+        "one model call for one transcript"
+    );
+}
