@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::header::{ALLOW, CACHE_CONTROL, SET_COOKIE};
+use axum::http::header::{ALLOW, CACHE_CONTROL, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chatkit_leads_core::session::{MintError, SessionSettings};
@@ -226,6 +226,18 @@ pub(crate) fn method_not_allowed(allowed: &'static str) -> Response {
     response
         .headers_mut()
         .insert(ALLOW, HeaderValue::from_static(allowed));
+    response
+}
+
+/// More requests in flight than the router's limit: try again in a second.
+pub(crate) fn overloaded() -> Response {
+    let mut response = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is busy; retry shortly",
+    );
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
 

@@ -77,9 +77,14 @@
 mod handlers;
 mod identity;
 pub mod script;
+pub mod serve;
 
+use axum::error_handling::HandleErrorLayer;
 use std::sync::Arc;
 use std::time::Duration;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -103,6 +108,11 @@ pub use crate::identity::{
 /// The body limit of both endpoints unless configured (SPEC §3): 16 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
 
+/// Default most `/session` and `/lead` requests in flight at once: far above
+/// what a shop's site sends, low enough that a burst cannot queue without
+/// bound behind a slow model.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
 /// The request id header, read, generated when absent and echoed.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -122,6 +132,9 @@ pub enum BuildError {
     /// The body limit is zero.
     #[error("the body limit must be at least 1 byte")]
     ZeroBodyLimit,
+    /// The in-flight limit is zero.
+    #[error("the in-flight limit must be at least 1 request")]
+    ZeroInFlight,
     /// The identity settings are invalid.
     #[error(transparent)]
     Identity(#[from] IdentityError),
@@ -134,6 +147,7 @@ pub struct LeadsRouter<C, S, M, Z, K> {
     sessions: Option<SessionSettings>,
     cors_origins: Vec<String>,
     body_limit: usize,
+    max_in_flight: usize,
     identity: UserIdentity,
     browser_script: bool,
 }
@@ -154,6 +168,7 @@ where
             sessions: None,
             cors_origins: Vec::new(),
             body_limit: DEFAULT_BODY_LIMIT,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             identity: UserIdentity::default(),
             browser_script: true,
         }
@@ -186,6 +201,15 @@ where
         self
     }
 
+    /// The most `/session` and `/lead` requests worked on at once
+    /// ([`DEFAULT_MAX_IN_FLIGHT`]); more are answered at once with `503` and
+    /// `Retry-After: 1` instead of queueing (load shedding). Health probes
+    /// and the browser script are not counted, so they keep answering.
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.max_in_flight = requests;
+        self
+    }
+
     /// How the ChatKit `user` is decided ([`UserIdentity::TrustBrowser`]
     /// unless set; the examples use [`UserIdentity::signed_cookie`]).
     pub fn identity(mut self, identity: UserIdentity) -> Self {
@@ -206,6 +230,9 @@ where
         if self.body_limit == 0 {
             return Err(BuildError::ZeroBodyLimit);
         }
+        if self.max_in_flight == 0 {
+            return Err(BuildError::ZeroInFlight);
+        }
         self.identity.validate()?;
         let cors = cors_layer(&self.cors_origins, self.identity.uses_cookie())?;
         let state = AppState {
@@ -213,7 +240,15 @@ where
             sessions: self.sessions.map(Arc::new),
             identity: Arc::new(self.identity),
         };
-        let router = Router::new()
+        // The work routes share one in-flight limit; beyond it, requests are
+        // shed (503) rather than queued behind a slow model or mail server.
+        let shed = ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(|_: axum::BoxError| async {
+                handlers::overloaded()
+            }))
+            .layer(LoadShedLayer::new())
+            .layer(GlobalConcurrencyLimitLayer::new(self.max_in_flight));
+        let work = Router::new()
             .route(
                 "/session",
                 post(handlers::session::<C, S, M, Z, K>)
@@ -224,6 +259,9 @@ where
                 post(handlers::lead::<C, S, M, Z, K>)
                     .fallback(|| async { handlers::method_not_allowed("POST") }),
             )
+            .layer(shed);
+        let router = Router::new()
+            .merge(work)
             .route(
                 "/healthz",
                 get(handlers::healthz)

@@ -97,6 +97,7 @@ impl App {
     /// demo page.
     pub fn router(&self, settings: &Settings) -> anyhow::Result<axum::Router> {
         let mut router = LeadsRouter::new(Arc::clone(&self.workflow))
+            .max_in_flight(usize::try_from(settings.leads_max_in_flight).unwrap_or(usize::MAX))
             .cors_origins(settings.origins())
             .identity(identity(settings)?);
         match (&self.mode, &self.sessions) {

@@ -16,8 +16,10 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use chatkit_leads_axum::serve::{self, ServeOptions};
 use clap::Parser;
-use tracing::info;
+use std::time::Duration;
+use tracing::{info, warn};
 
 use crate::app::App;
 use crate::cli::{Command, Exit};
@@ -96,10 +98,13 @@ async fn serve(app: &App, settings: &Settings) -> anyhow::Result<()> {
         .with_context(|| format!("BIND: cannot listen on {}", settings.bind))?;
     info!(addr = %listener.local_addr()?, "listening");
     let sweeper = sweeper::start(app, settings);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server error")?;
+    let options = ServeOptions {
+        header_timeout: Duration::from_secs(settings.leads_header_timeout_seconds),
+        ..ServeOptions::default()
+    };
+    if let Err(err) = serve::serve(listener, router, options, shutdown_signal()).await {
+        warn!("{err}");
+    }
     sweeper.stop().await;
     if let Some(admin) = admin {
         admin.stop().await;

@@ -117,6 +117,17 @@ pub struct Settings {
     #[arg(long, env = "LEADS_SWEEP_HORIZON_HOURS", default_value_t = 168)]
     pub leads_sweep_horizon_hours: u64,
 
+    /// A connection that has not sent a whole request header this many
+    /// seconds after opening, or after its previous response, is closed:
+    /// slow clients and idle keep-alive connections.
+    #[arg(long, env = "LEADS_HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub leads_header_timeout_seconds: u64,
+
+    /// Most `/session` and `/lead` requests worked on at once; more are
+    /// answered `503` with `Retry-After: 1` at once instead of queueing.
+    #[arg(long, env = "LEADS_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub leads_max_in_flight: u64,
+
     /// Address of the admin listener serving Prometheus metrics at
     /// `/metrics` (e.g. `127.0.0.1:9187`); unset, no metrics are served.
     /// The public listener never serves them.

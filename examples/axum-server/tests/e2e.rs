@@ -432,6 +432,8 @@ fn help_lists_every_setting() {
         "LEADS_SWEEP_HORIZON_HOURS",
         "LOG_FORMAT",
         "LEADS_ADMIN_BIND",
+        "LEADS_HEADER_TIMEOUT_SECONDS",
+        "LEADS_MAX_IN_FLIGHT",
     ] {
         assert!(help.contains(name), "--help must list {name}");
     }
