@@ -6,7 +6,7 @@
 //!
 //! | metric | kind | labels |
 //! |---|---|---|
-//! | `chatkit_leads_leads_total` | counter | `outcome` (`sent`, a reason code, or `error_<kind>`), `trigger` |
+//! | `chatkit_leads_leads_total` | counter | `outcome` (`sent`, a reason code, or `error_<kind>`), `trigger` (a custom one as `other`) |
 //! | `chatkit_leads_lead_duration_seconds` | histogram | `outcome` |
 //! | `chatkit_leads_model_calls_total` | counter | `result` (`ok` or the failure kind) |
 //! | `chatkit_leads_chatkit_requests_total` | counter | `op` (`retrieve_thread`, `list_items`, `list_threads`, `create_session`), `result` |
@@ -29,33 +29,44 @@ pub(crate) fn lead(
     result: &Result<LeadOutcome, LeadError>,
     elapsed: Duration,
 ) {
-    let outcome = match result {
-        Ok(LeadOutcome::Sent { .. }) => "sent".to_owned(),
-        Ok(other) => reason_code(other),
-        Err(err) => format!("error_{}", error_kind(err)),
-    };
-    counter!("chatkit_leads_leads_total", "outcome" => outcome.clone(), "trigger" => trigger.as_str().to_owned())
+    let outcome = outcome_label(result);
+    counter!("chatkit_leads_leads_total", "outcome" => outcome, "trigger" => trigger_label(trigger))
         .increment(1);
     histogram!("chatkit_leads_lead_duration_seconds", "outcome" => outcome)
         .record(elapsed.as_secs_f64());
 }
 
-/// A `not_ready` answer carries the model's free-text handoff reason; the
-/// label keeps only the code.
-fn reason_code(outcome: &LeadOutcome) -> String {
-    match outcome {
-        LeadOutcome::NotReady { .. } => "not_ready".to_owned(),
-        other => other.reason().to_owned(),
+/// The trigger as a label: a custom trigger is whatever the page sent, so
+/// it counts as `other` (one series, however many strings a client makes up).
+fn trigger_label(trigger: &TriggerReason) -> &'static str {
+    match trigger {
+        TriggerReason::Idle => "idle",
+        TriggerReason::Pagehide => "pagehide",
+        TriggerReason::ChatClosed => "chat_closed",
+        TriggerReason::Manual => "manual",
+        TriggerReason::Sweep => "sweep",
+        TriggerReason::Other(_) => "other",
     }
 }
 
-fn error_kind(err: &LeadError) -> &'static str {
-    match err {
-        LeadError::BadRequest(_) => "bad_request",
-        LeadError::ThreadNotFound(_) => "not_found",
-        LeadError::ChatKit(_) => "chatkit",
-        LeadError::Store(_) => "store",
-        LeadError::Mail(_) => "mail",
+/// The outcome as a label: `sent`, the reason code, or `error_<kind>`. A
+/// `not_ready` answer carries the model's free-text reason; the label keeps
+/// only the code.
+fn outcome_label(result: &Result<LeadOutcome, LeadError>) -> &'static str {
+    match result {
+        Ok(LeadOutcome::Sent { .. }) => "sent",
+        Ok(LeadOutcome::AlreadySent { .. }) => "already_sent",
+        Ok(LeadOutcome::InProgress) => "in_progress",
+        Ok(LeadOutcome::Cooldown { .. }) => "cooldown",
+        Ok(LeadOutcome::EmptyThread) => "empty_thread",
+        Ok(LeadOutcome::MissingContact) => "missing_contact",
+        Ok(LeadOutcome::NotReady { .. }) => "not_ready",
+        Ok(LeadOutcome::NotIdle { .. }) => "not_idle",
+        Err(LeadError::BadRequest(_)) => "error_bad_request",
+        Err(LeadError::ThreadNotFound(_)) => "error_not_found",
+        Err(LeadError::ChatKit(_)) => "error_chatkit",
+        Err(LeadError::Store(_)) => "error_store",
+        Err(LeadError::Mail(_)) => "error_mail",
     }
 }
 
@@ -111,4 +122,32 @@ pub(crate) fn sweep(ok: bool, recovered: usize) {
         .increment(1);
     counter!("chatkit_leads_sweep_recovered_total")
         .increment(u64::try_from(recovered).unwrap_or(u64::MAX));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_fixed_codes_whatever_the_client_or_the_model_wrote() {
+        let custom = TriggerReason::Other("made-up-by-a-client-1234".to_owned());
+        assert_eq!(trigger_label(&custom), "other");
+        assert_eq!(trigger_label(&TriggerReason::ChatClosed), "chat_closed");
+        let not_ready = Ok(LeadOutcome::NotReady {
+            reason: "customer still deciding about the seats".to_owned(),
+            missing_info: Vec::new(),
+        });
+        assert_eq!(outcome_label(&not_ready), "not_ready");
+        let sent = Ok(LeadOutcome::Sent {
+            trigger: custom,
+            message_id: "m".to_owned(),
+            summary: crate::outcome::SummaryStatus::Included,
+            possible_duplicate: false,
+        });
+        assert_eq!(outcome_label(&sent), "sent");
+        assert_eq!(
+            outcome_label(&Err(LeadError::Mail(MailError::Throttled))),
+            "error_mail"
+        );
+    }
 }
