@@ -7,9 +7,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
-use chatkit_leads_test_support::{SmtpSink, free_port, repo_root};
-use common::{Database, KEY, binary, live_env, sqlite_record};
+use chatkit_leads_openai_fake::Fault;
+use chatkit_leads_test_support::free_port;
+use common::{Database, KEY, Live, binary, sqlite_record};
 use serde_json::Value;
 
 const TRUCK: &str = "cthr_fx_en_truck_seats";
@@ -52,54 +52,21 @@ async fn run(env: &BTreeMap<String, String>, args: &[&str]) -> Ran {
     ran
 }
 
-struct Setup {
-    fake: FakeOpenAi,
-    smtp: SmtpSink,
-    env: BTreeMap<String, String>,
-    dir: tempfile::TempDir,
-}
-
-impl Setup {
-    async fn start() -> Self {
-        let fake = FakeOpenAi::start(FakeConfig::new(repo_root().join("tests/fixtures"), KEY))
-            .await
-            .expect("fake");
-        let smtp = SmtpSink::start();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let env = live_env(&fake, &smtp, &dir.path().join("leads.db"));
-        Self {
-            fake,
-            smtp,
-            env,
-            dir,
-        }
-    }
-
-    fn db(&self) -> std::path::PathBuf {
-        self.dir.path().join("leads.db")
-    }
-
-    fn with(&self, name: &str, value: &str) -> BTreeMap<String, String> {
-        let mut env = self.env.clone();
-        env.insert(name.to_owned(), value.to_owned());
-        env
-    }
-
-    fn subjects(&self) -> Vec<String> {
-        self.smtp
-            .messages()
-            .iter()
-            .filter_map(|m| {
-                let message = mail_parser::MessageParser::default().parse(m.raw.as_bytes())?;
-                message.subject().map(str::to_owned)
-            })
-            .collect()
-    }
+/// The subjects of the emails `live`'s SMTP server received, decoded.
+fn subjects(live: &Live) -> Vec<String> {
+    live.smtp
+        .messages()
+        .iter()
+        .filter_map(|m| {
+            let message = mail_parser::MessageParser::default().parse(m.raw.as_bytes())?;
+            message.subject().map(str::to_owned)
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_names_the_dependency_that_does_not_answer() {
-    let s = Setup::start().await;
+    let s = Live::start().await;
     let ran = run(&s.env, &["check"]).await;
     assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
     for line in [
@@ -142,7 +109,7 @@ async fn check_names_the_dependency_that_does_not_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspect_preview_and_resend_answer_about_one_thread() {
-    let s = Setup::start().await;
+    let s = Live::start().await;
 
     let ran = run(&s.env, &["--json", "inspect", TRUCK]).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
@@ -195,7 +162,7 @@ async fn inspect_preview_and_resend_answer_about_one_thread() {
     assert_eq!(s.smtp.messages().len(), 1);
     let ran = run(&s.env, &["resend", "--force", TRUCK]).await;
     assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
-    let subjects = s.subjects();
+    let subjects = subjects(&s);
     assert_eq!(subjects.len(), 2);
     assert!(!subjects[0].starts_with("[Resend]"), "{subjects:?}");
     assert!(subjects[1].starts_with("[Resend]"), "{subjects:?}");
@@ -211,7 +178,7 @@ async fn inspect_preview_and_resend_answer_about_one_thread() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sweep_runs_once_by_hand_and_a_dry_run_changes_nothing() {
-    let s = Setup::start().await;
+    let s = Live::start().await;
     let mut env = s.with("LEADS_ERROR_COOLDOWN_SECONDS", "0");
     // The fixture chats are old: keep them inside the horizon.
     env.insert("LEADS_SWEEP_HORIZON_HOURS".to_owned(), "1000000".to_owned());
@@ -267,7 +234,7 @@ fn path(p: &Path) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspect_and_resend_work_on_postgres() {
     let db = Database::create().await;
-    let s = Setup::start().await;
+    let s = Live::start().await;
     let env = s.with("LEADS_STORE", &db.url);
     let ran = run(&env, &["resend", TRUCK]).await;
     assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);

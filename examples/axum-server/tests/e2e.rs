@@ -6,9 +6,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
+use chatkit_leads_openai_fake::{FakeOpenAi, Fault};
 use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
-use common::{KEY, ORIGIN, binary, live_env, sqlite_record};
+use common::{KEY, Live, ORIGIN, binary, sqlite_record};
 use serde_json::{Value, json};
 
 struct Deployment {
@@ -22,14 +22,12 @@ struct Deployment {
 
 impl Deployment {
     async fn start() -> Self {
-        let fake = FakeOpenAi::start(FakeConfig::new(repo_root().join("tests/fixtures"), KEY))
-            .await
-            .expect("fake");
-        let smtp = SmtpSink::start();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("leads.db");
-        let env = live_env(&fake, &smtp, &db);
-        let server = ServerProcess::start(&binary(), &env).await;
+        let live = Live::start().await;
+        let server = ServerProcess::start(&binary(), &live.env).await;
+        let db = live.db();
+        let Live {
+            fake, smtp, dir, ..
+        } = live;
         Self {
             fake,
             smtp,
@@ -492,15 +490,9 @@ async fn offline_preview_writes_a_lead_email_to_the_outbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_on_the_admin_listener_and_the_public_one_has_none() {
-    let fake = FakeOpenAi::start(FakeConfig::new(repo_root().join("tests/fixtures"), KEY))
-        .await
-        .expect("fake");
-    let smtp = SmtpSink::start();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut env = live_env(&fake, &smtp, &dir.path().join("leads.db"));
+    let live = Live::start().await;
     let admin = format!("127.0.0.1:{}", chatkit_leads_test_support::free_port());
-    env.insert("LEADS_ADMIN_BIND".to_owned(), admin.clone());
-    let server = ServerProcess::start(&binary(), &env).await;
+    let server = ServerProcess::start(&binary(), &live.with("LEADS_ADMIN_BIND", &admin)).await;
     let http = reqwest::Client::new();
     let metrics = || async {
         http.get(format!("http://{admin}/metrics"))
@@ -583,13 +575,9 @@ async fn metrics_move_on_the_admin_listener_and_the_public_one_has_none() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_a_failed_send_does_not_run_the_model_again() {
-    let fake = FakeOpenAi::start(FakeConfig::new(repo_root().join("tests/fixtures"), KEY))
-        .await
-        .expect("fake");
-    let smtp = SmtpSink::start();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut env = live_env(&fake, &smtp, &dir.path().join("leads.db"));
-    env.insert("LEADS_ERROR_COOLDOWN_SECONDS".to_owned(), "1".to_owned());
+    let live = Live::start().await;
+    let (fake, smtp) = (&live.fake, &live.smtp);
+    let env = live.with("LEADS_ERROR_COOLDOWN_SECONDS", "1");
     let lead = json!({"threadId": "cthr_fx_en_truck_seats", "reason": "idle"}).to_string();
     let http = reqwest::Client::new();
 

@@ -7,9 +7,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
-use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
-use common::{KEY, binary, live_env, sqlite_record};
+use chatkit_leads_openai_fake::Fault;
+use chatkit_leads_test_support::ServerProcess;
+use common::{Live, binary, sqlite_record};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -30,14 +30,9 @@ async fn closed_within(stream: &mut TcpStream, patience: Duration) -> Option<Dur
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_headers_and_idle_keep_alive_connections_are_closed() {
-    let fake = FakeOpenAi::start(FakeConfig::new(repo_root().join("tests/fixtures"), KEY))
-        .await
-        .expect("fake");
-    let smtp = SmtpSink::start();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut env = live_env(&fake, &smtp, &dir.path().join("leads.db"));
-    env.insert("LEADS_HEADER_TIMEOUT_SECONDS".to_owned(), "1".to_owned());
-    let server = ServerProcess::start(&binary(), &env).await;
+    let live = Live::start().await;
+    let server =
+        ServerProcess::start(&binary(), &live.with("LEADS_HEADER_TIMEOUT_SECONDS", "1")).await;
     let addr = ("127.0.0.1", server.port());
 
     // Half a request header each, then nothing.
@@ -79,15 +74,9 @@ async fn slow_headers_and_idle_keep_alive_connections_are_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_the_in_flight_limit_work_is_shed_and_no_lead_is_lost() {
-    let fake = FakeOpenAi::start(FakeConfig::new(repo_root().join("tests/fixtures"), KEY))
-        .await
-        .expect("fake");
-    let smtp = SmtpSink::start();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("leads.db");
-    let mut env = live_env(&fake, &smtp, &db);
-    env.insert("LEADS_MAX_IN_FLIGHT".to_owned(), "1".to_owned());
-    let server = ServerProcess::start(&binary(), &env).await;
+    let live = Live::start().await;
+    let (fake, smtp, db) = (&live.fake, &live.smtp, live.db());
+    let server = ServerProcess::start(&binary(), &live.with("LEADS_MAX_IN_FLIGHT", "1")).await;
     let http = reqwest::Client::new();
     let lead = |thread: &str| {
         http.post(format!("{}/lead", server.url()))

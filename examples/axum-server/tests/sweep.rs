@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chatkit_leads_core::LeadStatus;
-use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi};
-use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
-use common::{KEY, binary, live_env, sqlite_record};
+use chatkit_leads_openai_fake::FakeOpenAi;
+use chatkit_leads_test_support::{ServerProcess, SmtpSink};
+use common::{Live, binary, sqlite_record};
 
 const QUIET: i64 = 4;
 
@@ -25,13 +25,9 @@ struct Deployment {
 
 impl Deployment {
     async fn start() -> Self {
-        let fake = FakeOpenAi::start(FakeConfig::new(repo_root().join("tests/fixtures"), KEY))
-            .await
-            .expect("fake");
-        let smtp = SmtpSink::start();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("leads.db");
-        let mut env = live_env(&fake, &smtp, &db);
+        let live = Live::start().await;
+        let db = live.db();
+        let mut env = live.env.clone();
         for (name, value) in [
             ("LEADS_SWEEP_INTERVAL_SECONDS", "1"),
             ("LEADS_SWEEP_QUIET_SECONDS", &QUIET.to_string()),
@@ -40,6 +36,9 @@ impl Deployment {
             env.insert(name.to_owned(), value.to_owned());
         }
         let server = ServerProcess::start(&binary(), &env).await;
+        let Live {
+            fake, smtp, dir, ..
+        } = live;
         Self {
             fake,
             smtp,

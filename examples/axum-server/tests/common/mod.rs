@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chatkit_leads_core::{LeadRecord, LeadStore, ThreadId};
-use chatkit_leads_openai_fake::FakeOpenAi;
+use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi};
 use chatkit_leads_postgres::{PostgresStore, PostgresStoreOptions};
 use chatkit_leads_sqlite::SqliteStore;
-use chatkit_leads_test_support::SmtpSink;
+use chatkit_leads_test_support::{SmtpSink, repo_root};
 
 /// The only key the fake accepts.
 pub const KEY: &str = "sk-e2e-test-key";
@@ -24,9 +24,53 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_chatkit-leads-server"))
 }
 
+/// Live mode around local services: the OpenAI fake (serving the
+/// repository's fixtures), a real SMTP server, a SQLite file in a temporary
+/// folder, and the settings that point the server at them.
+pub struct Live {
+    /// The OpenAI fake.
+    pub fake: FakeOpenAi,
+    /// The SMTP server the lead emails reach.
+    pub smtp: SmtpSink,
+    /// The server's settings.
+    pub env: BTreeMap<String, String>,
+    /// Holds the SQLite file (and whatever else a test writes).
+    pub dir: tempfile::TempDir,
+}
+
+impl Live {
+    /// Starts the fake and the SMTP server.
+    pub async fn start() -> Self {
+        let fake = FakeOpenAi::start(FakeConfig::new(repo_root().join("tests/fixtures"), KEY))
+            .await
+            .expect("fake");
+        let smtp = SmtpSink::start();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env = live_env(&fake, &smtp, &dir.path().join("leads.db"));
+        Self {
+            fake,
+            smtp,
+            env,
+            dir,
+        }
+    }
+
+    /// The SQLite store's file.
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("leads.db")
+    }
+
+    /// The settings with `name` set to `value`.
+    pub fn with(&self, name: &str, value: &str) -> BTreeMap<String, String> {
+        let mut env = self.env.clone();
+        env.insert(name.to_owned(), value.to_owned());
+        env
+    }
+}
+
 /// Live-mode settings: the fake as OpenAI, `smtp` as the mailer, a SQLite
 /// store at `db`.
-pub fn live_env(fake: &FakeOpenAi, smtp: &SmtpSink, db: &Path) -> BTreeMap<String, String> {
+fn live_env(fake: &FakeOpenAi, smtp: &SmtpSink, db: &Path) -> BTreeMap<String, String> {
     [
         ("OPENAI_API_KEY", KEY.to_owned()),
         ("CHATKIT_WORKFLOW_ID", "wf_e2e_workflow".to_owned()),
