@@ -322,13 +322,7 @@ impl Problems {
         name: &str,
         default: u64,
     ) -> Option<u64> {
-        match get(name) {
-            None => Some(default),
-            Some(v) => v.parse::<u64>().ok().or_else(|| {
-                self.invalid(&format!("{name} must be a whole number ≥ 0"));
-                None
-            }),
-        }
+        self.number(get, name, default, 0, "a whole number ≥ 0")
     }
 
     fn seconds(
@@ -337,12 +331,25 @@ impl Problems {
         name: &str,
         default: u64,
     ) -> Option<u64> {
+        self.number(get, name, default, 1, "a whole number of seconds > 0")
+    }
+
+    /// `name` as a whole number of at least `min`, `default` when unset;
+    /// anything else is reported as not being `what`.
+    fn number(
+        &mut self,
+        get: &impl Fn(&str) -> Option<String>,
+        name: &str,
+        default: u64,
+        min: u64,
+        what: &str,
+    ) -> Option<u64> {
         match get(name) {
             None => Some(default),
             Some(v) => match v.parse::<u64>() {
-                Ok(n) if n > 0 => Some(n),
+                Ok(n) if n >= min => Some(n),
                 _ => {
-                    self.invalid(&format!("{name} must be a whole number of seconds > 0"));
+                    self.invalid(&format!("{name} must be {what}"));
                     None
                 }
             },
