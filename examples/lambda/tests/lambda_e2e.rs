@@ -165,6 +165,16 @@ async fn ses_messages(endpoint: &str, run: &Run) -> Vec<Value> {
         .collect()
 }
 
+/// The OpenAI fake serving the repository's fixtures.
+async fn openai_fake() -> FakeOpenAi {
+    FakeOpenAi::start(FakeConfig::new(
+        repo_root().join("tests/fixtures"),
+        OPENAI_KEY,
+    ))
+    .await
+    .expect("OpenAI fake")
+}
+
 /// One invocation: the recorded event through the function's handler.
 async fn invoke(router: axum::Router, event: String) -> (u16, Value) {
     let request = lambda_http::request::from_str(&event).expect("Function URL event");
@@ -182,12 +192,7 @@ async fn fifty_concurrent_lead_invocations_send_exactly_one_email_through_ses() 
     let endpoint = endpoint();
     let aws = aws_config_for(&endpoint).await;
     let run = Run::new();
-    let fake = FakeOpenAi::start(FakeConfig::new(
-        repo_root().join("tests/fixtures"),
-        OPENAI_KEY,
-    ))
-    .await
-    .expect("OpenAI fake");
+    let fake = openai_fake().await;
 
     let (dynamodb, function) = deploy(&aws, &run, &environment(&run, &fake)).await;
     let router = function.router.clone();
@@ -265,12 +270,7 @@ async fn a_scheduled_invocation_sweeps_up_a_chat_no_trigger_reached() {
     let endpoint = endpoint();
     let aws = aws_config_for(&endpoint).await;
     let run = Run::new();
-    let fake = FakeOpenAi::start(FakeConfig::new(
-        repo_root().join("tests/fixtures"),
-        OPENAI_KEY,
-    ))
-    .await
-    .expect("OpenAI fake");
+    let fake = openai_fake().await;
     let mut env = environment(&run, &fake);
     env.insert("LEADS_SWEEP_QUIET_SECONDS".to_owned(), "0".to_owned());
     let (_, function) = deploy(&aws, &run, &env).await;
@@ -324,12 +324,7 @@ async fn cold_start_fails_naming_a_missing_ssm_parameter() {
     let endpoint = endpoint();
     let aws = aws_config_for(&endpoint).await;
     let run = Run::new();
-    let fake = FakeOpenAi::start(FakeConfig::new(
-        repo_root().join("tests/fixtures"),
-        OPENAI_KEY,
-    ))
-    .await
-    .expect("OpenAI fake");
+    let fake = openai_fake().await;
     put_secret(&aws, &run.parameter("cookie-key"), COOKIE_KEY).await;
     // The OpenAI key's parameter was never created.
     let env = environment(&run, &fake);
