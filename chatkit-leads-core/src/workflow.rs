@@ -130,8 +130,9 @@ where
         async {
             let started = Instant::now();
             let result = self.run_with(request, quiet).await;
-            telemetry::lead(&request.reason, &result, started.elapsed());
-            let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let elapsed = started.elapsed();
+            telemetry::lead(&request.reason, &result, elapsed);
+            let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
             match &result {
                 Ok(outcome) => info!(
                     outcome = outcome.reason(),
