@@ -10,9 +10,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The repository root.
+/// The repository root: the nearest folder holding `Cargo.lock` above the
+/// running test's package (cargo sets `CARGO_MANIFEST_DIR` when it runs a
+/// test). Found at run time, not compiled in: a shared build cache may hand
+/// this crate over from a checkout at another path.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."));
+    start
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| panic!("no Cargo.lock above {}", start.display()))
 }
 
 /// A free TCP port on 127.0.0.1 (closed again before returning).
