@@ -20,6 +20,7 @@ use serde::Serialize;
 use tracing::{Span, warn};
 
 use crate::identity::UserIdentity;
+use crate::rate_limit::{Endpoint, Limiter};
 
 /// What every handler shares. Cloned per request, so everything is behind
 /// an `Arc`.
@@ -27,6 +28,7 @@ pub(crate) struct AppState<C, S, M, Z, K> {
     pub workflow: Arc<LeadWorkflow<C, S, M, Z, K>>,
     pub sessions: Option<Arc<SessionSettings>>,
     pub identity: Arc<UserIdentity>,
+    pub limiter: Arc<Limiter>,
 }
 
 // A derive would require the ports themselves to be `Clone`.
@@ -36,6 +38,7 @@ impl<C, S, M, Z, K> Clone for AppState<C, S, M, Z, K> {
             workflow: Arc::clone(&self.workflow),
             sessions: self.sessions.clone(),
             identity: Arc::clone(&self.identity),
+            limiter: Arc::clone(&self.limiter),
         }
     }
 }
@@ -140,6 +143,11 @@ where
     };
     Span::current().record("thread_id", tracing::field::display(&request.thread_id));
     request.user = state.identity.for_lead(&headers, request.user.take());
+    if let Some(user) = &request.user {
+        if let Err(limited) = state.limiter.check_user(Endpoint::Lead, user) {
+            return limited.into_response();
+        }
+    }
     match state.workflow.process(&request).await {
         Ok(outcome) => Json(outcome.to_response()).into_response(),
         Err(err) => lead_error(&err),
@@ -177,6 +185,12 @@ where
             "could not create a user id",
         );
     };
+    // A user made up just now has no history to limit.
+    if !resolved.fresh {
+        if let Err(limited) = state.limiter.check_user(Endpoint::Session, &user) {
+            return limited.into_response();
+        }
+    }
     let ports = state.workflow.ports();
     let shop = &state.workflow.config().shop;
     match settings

@@ -278,6 +278,8 @@ pub(crate) struct Resolved {
     pub user: Option<UserId>,
     /// A `Set-Cookie` value to send.
     pub set_cookie: Option<String>,
+    /// Whether the user was made up for this request (no claim, no cookie).
+    pub fresh: bool,
 }
 
 /// A fresh anonymous user id, as the seed's page made them.
@@ -291,6 +293,7 @@ impl UserIdentity {
     pub(crate) fn for_session(&self, headers: &HeaderMap, claimed: Option<UserId>) -> Resolved {
         match self {
             Self::TrustBrowser => Resolved {
+                fresh: claimed.is_none(),
                 user: claimed.or_else(fresh_anon),
                 set_cookie: None,
             },
@@ -298,11 +301,16 @@ impl UserIdentity {
                 Some(user) => Resolved {
                     user: Some(user),
                     set_cookie: None,
+                    fresh: false,
                 },
                 None => {
                     let user = fresh_anon();
                     let set_cookie = user.as_ref().and_then(|u| self.set_cookie(u));
-                    Resolved { user, set_cookie }
+                    Resolved {
+                        user,
+                        set_cookie,
+                        fresh: true,
+                    }
                 }
             },
         }

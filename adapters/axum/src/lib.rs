@@ -74,8 +74,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod client_address;
 mod handlers;
 mod identity;
+mod rate_limit;
 pub mod script;
 pub mod serve;
 
@@ -99,11 +101,14 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
 use tracing::{Level, Span, info_span};
 
+pub use crate::client_address::{ClientAddress, InvalidProxy};
 use crate::handlers::AppState;
 pub use crate::identity::{
     CookieKey, DEFAULT_COOKIE_MAX_AGE, DEFAULT_COOKIE_NAME, IdentityError, KeyError, SameSite,
     UnknownSameSite, UserIdentity,
 };
+pub use crate::rate_limit::RateLimits;
+use crate::rate_limit::{Endpoint, Limiter, address_gate};
 
 /// The body limit of both endpoints unless configured (SPEC §3): 16 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
@@ -148,6 +153,8 @@ pub struct LeadsRouter<C, S, M, Z, K> {
     cors_origins: Vec<String>,
     body_limit: usize,
     max_in_flight: usize,
+    rate_limits: RateLimits,
+    client_address: ClientAddress,
     identity: UserIdentity,
     browser_script: bool,
 }
@@ -169,6 +176,8 @@ where
             cors_origins: Vec::new(),
             body_limit: DEFAULT_BODY_LIMIT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            rate_limits: RateLimits::default(),
+            client_address: ClientAddress::default(),
             identity: UserIdentity::default(),
             browser_script: true,
         }
@@ -210,6 +219,25 @@ where
         self
     }
 
+    /// Requests a minute per client address and per user on each of
+    /// `/session` and `/lead` ([`RateLimits::default`]: 60 and 20); past
+    /// them a request is answered `429` with `Retry-After` before any work,
+    /// so a limited `/lead` leaves nothing that blocks the next trigger.
+    /// The counts are per process (see [`RateLimits`]).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// Where the client's address comes from ([`ClientAddress::Peer`]
+    /// unless set): behind a reverse proxy, name the proxies with
+    /// [`ClientAddress::trusted_proxies`] so `X-Forwarded-For` is believed
+    /// from them and only from them.
+    pub fn client_address(mut self, source: ClientAddress) -> Self {
+        self.client_address = source;
+        self
+    }
+
     /// How the ChatKit `user` is decided ([`UserIdentity::TrustBrowser`]
     /// unless set; the examples use [`UserIdentity::signed_cookie`]).
     pub fn identity(mut self, identity: UserIdentity) -> Self {
@@ -235,13 +263,20 @@ where
         }
         self.identity.validate()?;
         let cors = cors_layer(&self.cors_origins, self.identity.uses_cookie())?;
+        let limiter = Arc::new(Limiter::new(self.rate_limits, self.client_address));
+        let gate = |endpoint| {
+            axum::middleware::from_fn_with_state((Arc::clone(&limiter), endpoint), address_gate)
+        };
         let state = AppState {
             workflow: self.workflow,
             sessions: self.sessions.map(Arc::new),
             identity: Arc::new(self.identity),
+            limiter: Arc::clone(&limiter),
         };
         // The work routes share one in-flight limit; beyond it, requests are
         // shed (503) rather than queued behind a slow model or mail server.
+        // The per-address gates sit outside it: a client over its rate
+        // never takes a slot.
         let shed = ServiceBuilder::new()
             .layer(HandleErrorLayer::new(|_: axum::BoxError| async {
                 handlers::overloaded()
@@ -252,14 +287,17 @@ where
             .route(
                 "/session",
                 post(handlers::session::<C, S, M, Z, K>)
-                    .fallback(|| async { handlers::method_not_allowed("POST") }),
+                    .fallback(|| async { handlers::method_not_allowed("POST") })
+                    .layer(shed.clone())
+                    .layer(gate(Endpoint::Session)),
             )
             .route(
                 "/lead",
                 post(handlers::lead::<C, S, M, Z, K>)
-                    .fallback(|| async { handlers::method_not_allowed("POST") }),
-            )
-            .layer(shed);
+                    .fallback(|| async { handlers::method_not_allowed("POST") })
+                    .layer(shed)
+                    .layer(gate(Endpoint::Lead)),
+            );
         let router = Router::new()
             .merge(work)
             .route(

@@ -93,7 +93,10 @@
 
 mod schedule;
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, StatusCode, Uri};
@@ -147,13 +150,24 @@ pub async fn handle(router: &Router, request: Request) -> Response<Body> {
 /// The request as the router should see it: stage prefix gone, a request
 /// id when the client sent none, the body as an axum body.
 fn into_router_request(request: Request) -> axum::extract::Request {
-    let (stage, request_id) = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => {
-            (context.stage.clone(), context.request_id.clone())
-        }
-        _ => (None, None),
+    let (stage, request_id, source_ip) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => (
+            context.stage.clone(),
+            context.request_id.clone(),
+            context
+                .http
+                .source_ip
+                .as_deref()
+                .and_then(|ip| ip.parse::<IpAddr>().ok()),
+        ),
+        _ => (None, None, None),
     };
     let (mut parts, body) = request.into_parts();
+    // The client's address as the router reads it from a socket (port
+    // unknown), for its per-address rate limit.
+    if let Some(ip) = source_ip {
+        parts.extensions.insert(ConnectInfo(SocketAddr::new(ip, 0)));
+    }
     if let Some(stage) = stage.as_deref() {
         if let Some(uri) = without_stage(&parts.uri, stage) {
             parts.uri = uri;

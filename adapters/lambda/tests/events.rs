@@ -7,13 +7,14 @@
 //! records. The axum side's request is built from the event file by this
 //! test, independently of `lambda_http`.
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderMap, Method, StatusCode};
 use base64::Engine as _;
-use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
+use chatkit_leads_axum::{CookieKey, LeadsRouter, RateLimits, UserIdentity};
 use chatkit_leads_core::session::{SessionSettings, WorkflowId};
 use chatkit_leads_core::testkit::{
     ChatKitCall, ManualClock, MemoryStore, RecordingMailer, ScriptedChatKit, ScriptedSummarizer,
@@ -45,6 +46,10 @@ impl Deployment {
     }
 
     fn with_identity(identity: UserIdentity) -> Self {
+        Self::with(identity, RateLimits::default())
+    }
+
+    fn with(identity: UserIdentity, rate_limits: RateLimits) -> Self {
         let fixtures =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/chatkit");
         let chatkit = Arc::new(ScriptedChatKit::from_fixture_dir(&fixtures).expect("fixtures"));
@@ -77,6 +82,7 @@ impl Deployment {
             ))
             .cors_origins([SHOP])
             .identity(identity)
+            .rate_limits(rate_limits)
             .build()
             .expect("router");
         Self {
@@ -411,5 +417,29 @@ async fn a_scheduled_event_runs_the_job_and_http_events_still_reach_the_router()
         chatkit_leads_lambda::dispatch(&d.router, other, &job)
             .await
             .is_err()
+    );
+}
+
+#[tokio::test]
+async fn the_events_source_ip_is_the_address_the_rate_limit_counts() {
+    let one_a_minute = RateLimits {
+        per_address: NonZeroU32::new(1),
+        per_user: None,
+    };
+    let lambda = Deployment::with(UserIdentity::TrustBrowser, one_a_minute);
+    let first = event("lead_bad_json");
+    assert!(first.contains("\"sourceIp\": \"203.0.113.7\""));
+    assert_eq!(
+        lambda.via_lambda(&first).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let again = lambda.via_lambda(&first).await;
+    assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(again.header("retry-after").is_some());
+    let elsewhere = first.replace("203.0.113.7", "198.51.100.9");
+    assert_eq!(
+        lambda.via_lambda(&elsewhere).await.status,
+        StatusCode::BAD_REQUEST,
+        "another client has its own budget"
     );
 }

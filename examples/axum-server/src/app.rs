@@ -98,6 +98,8 @@ impl App {
     pub fn router(&self, settings: &Settings) -> anyhow::Result<axum::Router> {
         let mut router = LeadsRouter::new(Arc::clone(&self.workflow))
             .max_in_flight(usize::try_from(settings.leads_max_in_flight).unwrap_or(usize::MAX))
+            .rate_limits(settings.rate_limits())
+            .client_address(settings.client_address().context("LEADS_TRUSTED_PROXIES")?)
             .cors_origins(settings.origins())
             .identity(identity(settings)?);
         match (&self.mode, &self.sessions) {

@@ -2,12 +2,13 @@
 //! seed so a migration is a redeploy) or the command line. `--help` lists them.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chatkit_leads_core::sweep::SweepSettings;
 
-use chatkit_leads_axum::{SameSite, UnknownSameSite};
+use chatkit_leads_axum::{ClientAddress, InvalidProxy, RateLimits, SameSite, UnknownSameSite};
 use clap::{Args, ValueEnum};
 
 /// Every setting; `--help` lists them with their environment names.
@@ -128,6 +129,24 @@ pub struct Settings {
     #[arg(long, env = "LEADS_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
     pub leads_max_in_flight: u64,
 
+    /// Requests a minute one client address may make to each of `/session`
+    /// and `/lead` (an IPv6 client counts by its /64); more are answered
+    /// `429` with `Retry-After`. 0 turns the limit off. Counted per process.
+    #[arg(long, env = "LEADS_RATE_PER_ADDRESS", default_value_t = 60)]
+    pub leads_rate_per_address: u32,
+
+    /// Requests a minute one user (the signed cookie's) may make to each of
+    /// `/session` and `/lead`; 0 turns the limit off. Counted per process.
+    #[arg(long, env = "LEADS_RATE_PER_USER", default_value_t = 20)]
+    pub leads_rate_per_user: u32,
+
+    /// Reverse proxies in front of the server (comma-separated addresses or
+    /// networks, e.g. `10.0.0.0/8`): from them, and only from them, the
+    /// client address is read from `X-Forwarded-For`. Empty: the
+    /// connection's peer is the client.
+    #[arg(long, env = "LEADS_TRUSTED_PROXIES", default_value = "")]
+    pub leads_trusted_proxies: String,
+
     /// Address of the admin listener serving Prometheus metrics at
     /// `/metrics` (e.g. `127.0.0.1:9187`); unset, no metrics are served.
     /// The public listener never serves them.
@@ -198,6 +217,24 @@ impl Settings {
             horizon: Duration::from_secs(self.leads_sweep_horizon_hours.saturating_mul(3600)),
             ..SweepSettings::default()
         }
+    }
+
+    /// The per-client rate limits (0 is off).
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            per_address: NonZeroU32::new(self.leads_rate_per_address),
+            per_user: NonZeroU32::new(self.leads_rate_per_user),
+        }
+    }
+
+    /// Where the client address comes from (`LEADS_TRUSTED_PROXIES`).
+    pub fn client_address(&self) -> Result<ClientAddress, InvalidProxy> {
+        ClientAddress::trusted_proxies(
+            self.leads_trusted_proxies
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty()),
+        )
     }
 
     /// The allowed origins, trimmed, empty entries dropped.

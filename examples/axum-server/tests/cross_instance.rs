@@ -158,6 +158,10 @@ impl Cluster {
             ("LEADS_LEASE_SECONDS", LEASE_SECONDS.to_string()),
             ("LEADS_SUMMARY_TIMEOUT_SECONDS", "3".to_owned()),
             ("LEADS_ERROR_COOLDOWN_SECONDS", "1".to_owned()),
+            // Hundreds of triggers from one test client: rate limits would
+            // answer most 429 (tests/limits.rs); this is about duplicates.
+            ("LEADS_RATE_PER_ADDRESS", "0".to_owned()),
+            ("LEADS_RATE_PER_USER", "0".to_owned()),
         ]
         .into_iter()
         .chain(backend.env())

@@ -1,7 +1,8 @@
 //! The public listener's limits, against the server binary: slow or idle
-//! connections are cut off, and beyond the in-flight limit work is shed
-//! with `503` + `Retry-After` while health probes keep answering — and no
-//! lead is lost to a limit.
+//! connections are cut off, beyond the in-flight limit work is shed with
+//! `503` + `Retry-After` while health probes keep answering, a client or
+//! user over its rate gets `429` + `Retry-After` — and no lead is lost to a
+//! limit.
 
 mod common;
 
@@ -126,4 +127,121 @@ async fn beyond_the_in_flight_limit_work_is_shed_and_no_lead_is_lost() {
         .expect("json");
     assert_eq!(retried["reason"], "idle", "{retried}");
     assert_eq!(smtp.messages().len(), 2);
+}
+
+/// Status and `Retry-After` of one answer.
+async fn status_and_wait(response: reqwest::Response) -> (u16, Option<u64>) {
+    let wait = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (response.status().as_u16(), wait)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_gets_429_and_its_lead_goes_through_later() {
+    let live = Live::start().await;
+    let server = ServerProcess::start(&binary(), &live.with("LEADS_RATE_PER_ADDRESS", "60")).await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: String| {
+        http.post(format!("{}{path}", server.url()))
+            .body(body)
+            .send()
+    };
+    // A burst of 60 bad triggers spends this client's whole budget on /lead.
+    for _ in 0..60 {
+        let (status, _) = status_and_wait(post("/lead", "{}".into()).await.expect("answer")).await;
+        assert_eq!(status, 400);
+    }
+    let lead = json!({"threadId": "cthr_fx_es_boat_email", "reason": "idle"}).to_string();
+    let (status, wait) = status_and_wait(post("/lead", lead.clone()).await.expect("answer")).await;
+    assert_eq!(
+        (status, wait),
+        (429, Some(1)),
+        "60 a minute refill one a second"
+    );
+    assert!(
+        sqlite_record(&live.db(), "cthr_fx_es_boat_email")
+            .await
+            .is_none(),
+        "a limited lead leaves nothing that blocks the next trigger"
+    );
+    // The session budget is its own.
+    let (status, _) = status_and_wait(post("/session", "{}".into()).await.expect("answer")).await;
+    assert_eq!(status, 200);
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let sent: Value = post("/lead", lead)
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(sent["sent"], true, "{sent}");
+    assert_eq!(live.smtp.messages().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_user_over_its_rate_gets_429_while_other_visitors_do_not() {
+    let live = Live::start().await;
+    let mut env = live.with("LEADS_RATE_PER_USER", "2");
+    env.insert("LEADS_RATE_PER_ADDRESS".into(), "0".into());
+    let server = ServerProcess::start(&binary(), &env).await;
+    let http = reqwest::Client::new();
+    let session = |cookie: Option<&str>| {
+        let request = http.post(format!("{}/session", server.url())).body("{}");
+        match cookie {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        }
+        .send()
+    };
+    // A new visitor's first session makes its user and is not counted.
+    let first = session(None).await.expect("answer");
+    assert_eq!(first.status(), 200);
+    let cookie = first
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("user cookie")
+        .to_owned();
+    for _ in 0..2 {
+        assert_eq!(session(Some(&cookie)).await.expect("answer").status(), 200);
+    }
+    let (status, wait) = status_and_wait(session(Some(&cookie)).await.expect("answer")).await;
+    assert_eq!(status, 429);
+    assert!(wait.is_some_and(|s| (1..=30).contains(&s)), "{wait:?}");
+    assert_eq!(
+        session(None).await.expect("answer").status(),
+        200,
+        "another visitor on the same address is not held back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_counts_only_from_a_trusted_proxy() {
+    let live = Live::start().await;
+    let mut env = live.with("LEADS_RATE_PER_ADDRESS", "1");
+    env.insert("LEADS_TRUSTED_PROXIES".into(), "127.0.0.1".into());
+    let server = ServerProcess::start(&binary(), &env).await;
+    let lead_from = |peer: &str, client: &str| {
+        let http = reqwest::Client::builder()
+            .local_address(peer.parse::<std::net::IpAddr>().ok())
+            .build()
+            .expect("client");
+        let request = http
+            .post(format!("{}/lead", server.url()))
+            .header("x-forwarded-for", client)
+            .body("{}");
+        async move { request.send().await.expect("answer").status().as_u16() }
+    };
+    // Through the trusted proxy: each forwarded client has its own budget.
+    assert_eq!(lead_from("127.0.0.1", "198.51.100.1").await, 400);
+    assert_eq!(lead_from("127.0.0.1", "198.51.100.1").await, 429);
+    assert_eq!(lead_from("127.0.0.1", "198.51.100.2").await, 400);
+    // Any other peer is the client, whatever header it sends.
+    assert_eq!(lead_from("127.0.0.2", "203.0.113.1").await, 400);
+    assert_eq!(lead_from("127.0.0.2", "203.0.113.2").await, 429);
 }

@@ -159,6 +159,7 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
     let router = LeadsRouter::new(Arc::clone(&workflow))
         .sessions(SessionSettings::new(workflow_id))
         .cors_origins(settings.allowed_origins.iter().map(String::as_str))
+        .rate_limits(settings.rate_limits)
         .identity(identity)
         .build()
         .context("ALLOWED_ORIGINS / LEADS_COOKIE_KEY")?;

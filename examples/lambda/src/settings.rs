@@ -2,11 +2,12 @@
 //! names are the server's (`chatkit-leads-server --help`), which follow the
 //! seed's, so a migration is a redeploy.
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::bail;
-use chatkit_leads_axum::SameSite;
+use chatkit_leads_axum::{RateLimits, SameSite};
 use chatkit_leads_core::EmailAddress;
 use chatkit_leads_core::sweep::SweepSettings;
 
@@ -87,6 +88,12 @@ pub struct Settings {
     pub leads_quiet_period_seconds: u64,
     /// `LEADS_SWEEP_RECHECK_SECONDS` (600).
     pub leads_sweep_recheck_seconds: u64,
+    /// `LEADS_RATE_PER_ADDRESS` (60) and `LEADS_RATE_PER_USER` (20):
+    /// requests a minute per client (the request context's source IP) and
+    /// per user on each endpoint, 0 for no limit. Each warm execution
+    /// environment counts on its own; docs/deploy-lambda.md says what to
+    /// put in front for a limit across them.
+    pub rate_limits: RateLimits,
     /// What a scheduled invocation sweeps: `LEADS_SWEEP_QUIET_SECONDS`
     /// (600), `LEADS_SWEEP_HORIZON_HOURS` (168) and
     /// `LEADS_SWEEP_BUDGET_SECONDS` (10: with a 60 s function timeout and a
@@ -176,6 +183,8 @@ impl Settings {
         let sweep_quiet = problems.whole(&get, "LEADS_SWEEP_QUIET_SECONDS", 600);
         let sweep_horizon = problems.whole(&get, "LEADS_SWEEP_HORIZON_HOURS", 168);
         let sweep_budget = problems.whole(&get, "LEADS_SWEEP_BUDGET_SECONDS", 10);
+        let per_address = problems.per_minute(&get, "LEADS_RATE_PER_ADDRESS", 60);
+        let per_user = problems.per_minute(&get, "LEADS_RATE_PER_USER", 20);
 
         problems.finish()?;
         Ok(Self {
@@ -224,6 +233,10 @@ impl Settings {
                 leads_sweep_recheck_seconds,
                 "LEADS_SWEEP_RECHECK_SECONDS",
             )?,
+            rate_limits: RateLimits {
+                per_address: NonZeroU32::new(present(per_address, "LEADS_RATE_PER_ADDRESS")?),
+                per_user: NonZeroU32::new(present(per_user, "LEADS_RATE_PER_USER")?),
+            },
             sweep: SweepSettings {
                 quiet: Duration::from_secs(present(sweep_quiet, "LEADS_SWEEP_QUIET_SECONDS")?),
                 horizon: Duration::from_secs(
@@ -332,6 +345,21 @@ impl Problems {
         default: u64,
     ) -> Option<u64> {
         self.number(get, name, default, 1, "a whole number of seconds > 0")
+    }
+
+    /// A rate a minute (0 turns it off), which must fit a `u32`.
+    fn per_minute(
+        &mut self,
+        get: &impl Fn(&str) -> Option<String>,
+        name: &str,
+        default: u32,
+    ) -> Option<u32> {
+        let what = "a whole number of requests a minute (0: no limit)";
+        let n = self.number(get, name, u64::from(default), 0, what)?;
+        u32::try_from(n).ok().or_else(|| {
+            self.invalid(&format!("{name} must be {what}"));
+            None
+        })
     }
 
     /// `name` as a whole number of at least `min`, `default` when unset;
