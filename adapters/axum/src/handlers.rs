@@ -21,6 +21,7 @@ use tracing::{Span, warn};
 
 use crate::identity::UserIdentity;
 use crate::rate_limit::{Endpoint, Limiter};
+use crate::user_notes::UserNotes;
 
 /// What every handler shares. Cloned per request, so everything is behind
 /// an `Arc`.
@@ -29,6 +30,7 @@ pub(crate) struct AppState<C, S, M, Z, K> {
     pub sessions: Option<Arc<SessionSettings>>,
     pub identity: Arc<UserIdentity>,
     pub limiter: Arc<Limiter>,
+    pub user_notes: Arc<UserNotes>,
 }
 
 // A derive would require the ports themselves to be `Clone`.
@@ -39,6 +41,7 @@ impl<C, S, M, Z, K> Clone for AppState<C, S, M, Z, K> {
             sessions: self.sessions.clone(),
             identity: Arc::clone(&self.identity),
             limiter: Arc::clone(&self.limiter),
+            user_notes: Arc::clone(&self.user_notes),
         }
     }
 }
@@ -150,7 +153,14 @@ where
     }
     match state.workflow.process(&request).await {
         Ok(outcome) => Json(outcome.to_response()).into_response(),
-        Err(err) => lead_error(&err),
+        Err(err) => {
+            // Without a record, this chat now depends on the sweeper, which
+            // must know its user.
+            if let (LeadError::Store(_), Some(user)) = (&err, &request.user) {
+                state.user_notes.retry(&state.workflow, user);
+            }
+            lead_error(&err)
+        }
     }
 }
 
@@ -200,10 +210,8 @@ where
         Ok(session) => {
             // The sweeper lists this user's threads later, to find chats
             // whose page never sent a trigger. A session is still a session
-            // when that bookkeeping fails.
-            if let Err(err) = state.workflow.note_session(&user).await {
-                warn!(error = %err, "could not remember the session's user for the sweeper");
-            }
+            // when that bookkeeping fails: it is retried in the background.
+            state.user_notes.note(&state.workflow, &user).await;
             let mut response = Json(SessionResponse {
                 client_secret: session.client_secret,
                 expires_at: session.expires_at,

@@ -80,6 +80,7 @@ mod identity;
 mod rate_limit;
 pub mod script;
 pub mod serve;
+mod user_notes;
 
 use axum::error_handling::HandleErrorLayer;
 use std::sync::Arc;
@@ -272,6 +273,7 @@ where
             sessions: self.sessions.map(Arc::new),
             identity: Arc::new(self.identity),
             limiter: Arc::clone(&limiter),
+            user_notes: Arc::new(user_notes::UserNotes::new()),
         };
         // The work routes share one in-flight limit; beyond it, requests are
         // shed (503) rather than queued behind a slow model or mail server.

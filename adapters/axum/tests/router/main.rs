@@ -7,6 +7,7 @@ mod common;
 mod edge;
 mod identity;
 mod lead;
+mod remember;
 mod script;
 mod session;
 

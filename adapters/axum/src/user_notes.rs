@@ -1,0 +1,101 @@
+//! Remembering a visitor for the sweeper, even while the store is down.
+//!
+//! The sweeper finds chats whose page never sent a trigger by listing the
+//! threads of users who had a session ([`LeadWorkflow::note_session`]). A
+//! user the store did not take is invisible to it: if that chat's triggers
+//! also fail, the lead is lost. So a note the store refused is retried in
+//! the background on a bounded schedule — and a `/lead` trigger that failed
+//! on the store notes its user the same way, since its chat now depends on
+//! the sweeper. A short store outage (a failover, a restart) then loses
+//! nothing; the chaos run in the server's tests stops PostgreSQL to prove it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatkit_leads_core::ids::UserId;
+use chatkit_leads_core::{ChatKitClient, Clock, LeadStore, LeadWorkflow, Mailer, Summarizer};
+use tokio::sync::Semaphore;
+use tracing::warn;
+
+/// Waits between attempts: about four minutes in all, enough for a store
+/// failover or restart.
+const RETRY_DELAYS: [Duration; 8] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(15),
+    Duration::from_secs(30),
+    Duration::from_secs(60),
+    Duration::from_secs(120),
+];
+
+/// Notes retried at once at most; beyond it (a long outage under load) a
+/// note is dropped with a warning rather than held in memory.
+const MAX_RETRYING: usize = 1024;
+
+/// The background retries of one router.
+pub(crate) struct UserNotes {
+    retrying: Arc<Semaphore>,
+}
+
+impl UserNotes {
+    pub(crate) fn new() -> Self {
+        Self {
+            retrying: Arc::new(Semaphore::new(MAX_RETRYING)),
+        }
+    }
+
+    /// Notes `user` now; when the store refuses, keeps trying in the
+    /// background without holding up the answer.
+    pub(crate) async fn note<C, S, M, Z, K>(
+        &self,
+        workflow: &Arc<LeadWorkflow<C, S, M, Z, K>>,
+        user: &UserId,
+    ) where
+        C: ChatKitClient + 'static,
+        S: LeadStore + 'static,
+        M: Mailer + 'static,
+        Z: Summarizer + 'static,
+        K: Clock + 'static,
+    {
+        if let Err(err) = workflow.note_session(user).await {
+            warn!(error = %err, "could not remember a visitor for the sweeper; retrying");
+            self.retry(workflow, user);
+        }
+    }
+
+    /// Keeps trying to note `user` in the background.
+    pub(crate) fn retry<C, S, M, Z, K>(
+        &self,
+        workflow: &Arc<LeadWorkflow<C, S, M, Z, K>>,
+        user: &UserId,
+    ) where
+        C: ChatKitClient + 'static,
+        S: LeadStore + 'static,
+        M: Mailer + 'static,
+        Z: Summarizer + 'static,
+        K: Clock + 'static,
+    {
+        let Ok(permit) = Arc::clone(&self.retrying).try_acquire_owned() else {
+            warn!(
+                "too many visitors waiting to be remembered; this one is recovered only by its triggers"
+            );
+            return;
+        };
+        let workflow = Arc::clone(workflow);
+        let user = user.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            for delay in RETRY_DELAYS {
+                tokio::time::sleep(delay).await;
+                if workflow.note_session(&user).await.is_ok() {
+                    return;
+                }
+            }
+            warn!(
+                "gave up remembering a visitor for the sweeper; their chats are recovered only by their triggers"
+            );
+        });
+    }
+}
