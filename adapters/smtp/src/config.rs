@@ -140,6 +140,9 @@ impl SmtpConfig {
     /// - `smtps://user:password@host:port` — implicit TLS (port 465 by
     ///   default).
     ///
+    /// `?timeout=N` sets the per-step [`SmtpConfig::timeout`] to `N` seconds
+    /// (default 20).
+    ///
     /// User and password are percent-decoded, so `@`, `:`, `/`, `?` and `#`
     /// in them must be written `%40`, `%3A`, `%2F`, `%3F` and `%23`. Errors
     /// never repeat the password.
@@ -164,9 +167,14 @@ impl SmtpConfig {
             "smtps" => Security::ImplicitTls,
             other => return Err(ConfigError::Scheme(other.to_owned())),
         };
+        let mut timeout = DEFAULT_TIMEOUT;
         for (name, value) in url.query_pairs() {
             match (name.as_ref(), value.as_ref(), security) {
                 ("tls", "none", Security::StartTls) => security = Security::None,
+                ("timeout", seconds, _) => match seconds.parse::<u64>() {
+                    Ok(n) if n > 0 => timeout = Duration::from_secs(n),
+                    _ => return Err(ConfigError::Parameter(name.into_owned())),
+                },
                 ("tls", "starttls" | "required", Security::StartTls)
                 | ("tls", "implicit", Security::ImplicitTls) => {}
                 _ => return Err(ConfigError::Parameter(name.into_owned())),
@@ -193,6 +201,7 @@ impl SmtpConfig {
         Ok(Self {
             port: url.port().unwrap_or(security.default_port()),
             credentials,
+            timeout,
             ..Self::new(host, security)
         })
     }
@@ -321,6 +330,20 @@ mod tests {
     fn smtps_scheme_means_implicit_tls_on_465() {
         let config = parse("smtps://user:pass@mail.example.com");
         assert_eq!((config.security, config.port), (Security::ImplicitTls, 465));
+    }
+
+    #[test]
+    fn timeout_is_whole_seconds_above_zero() {
+        let config = parse("smtp://localhost:1025?tls=none&timeout=3");
+        assert_eq!(config.timeout, Duration::from_secs(3));
+        assert_eq!(config.security, Security::None);
+        for bad in ["0", "1.5", "soon"] {
+            assert_eq!(
+                SmtpConfig::from_url(&format!("smtp://localhost?timeout={bad}")),
+                Err(ConfigError::Parameter("timeout".into())),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
