@@ -4,6 +4,8 @@
 #   scripts/pg-test-cluster.sh start   # start one (or reuse TEST_DATABASE_URL); prints the URL
 #   scripts/pg-test-cluster.sh url     # prints the URL of the running cluster
 #   scripts/pg-test-cluster.sh stop    # stops the cluster and deletes its directory
+#   scripts/pg-test-cluster.sh pause   # stops the server at once (as a crash), keeps the data
+#   scripts/pg-test-cluster.sh resume  # starts a paused server again, on the same port
 #
 # When TEST_DATABASE_URL is set, `start` and `url` print it and start nothing.
 # Otherwise `start` runs initdb + pg_ctl (PostgreSQL 15 from
@@ -12,6 +14,11 @@
 # a free port, with fsync off, trust authentication and superuser `postgres`:
 #
 #   postgres://postgres@127.0.0.1:PORT/postgres
+#
+# For speed, commits are acknowledged before their WAL is written
+# (synchronous_commit=off), so a server crash may lose the last ones.
+# PG_TEST_DURABLE=1 at `start` keeps acknowledged commits across a crash
+# (`pause`), as a production server does: the chaos test needs that.
 #
 # Run as root, the cluster runs as the `postgres` user (initdb refuses root);
 # run as any other user, it runs as that user. Only the URL goes to stdout;
@@ -27,7 +34,7 @@ say() { printf 'pg-test-cluster: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 usage() {
-  echo "usage: $0 start|stop|url" >&2
+  echo "usage: $0 start|stop|url|pause|resume" >&2
   exit 2
 }
 
@@ -90,6 +97,17 @@ print(s.getsockname()[1])' 2>/dev/null; then
   return 1
 }
 
+# Starts the server of $data on port $1 (the Unix socket lives in the
+# cluster directory, not /var/run).
+start_server() {
+  local commit=off
+  [ -f "$dir/durable" ] && commit=on
+  as_owner "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 30 \
+    -o "-p $1 -k $dir -c listen_addresses=127.0.0.1 -c fsync=off \
+        -c synchronous_commit=$commit -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null
+}
+
 start() {
   if [ -n "${TEST_DATABASE_URL:-}" ]; then
     say "using TEST_DATABASE_URL; no cluster started"
@@ -112,6 +130,9 @@ start() {
   mkdir -p "$dir"
   chmod 700 "$dir"
   touch "$marker"
+  if [ "${PG_TEST_DURABLE:-}" = 1 ]; then
+    touch "$dir/durable"
+  fi
   if [ "$(id -u)" -eq 0 ]; then
     id postgres >/dev/null 2>&1 || die "no 'postgres' user to run the cluster as (initdb refuses root)"
     chown -R postgres: "$dir"
@@ -129,11 +150,7 @@ start() {
   local attempt port
   for attempt in 1 2 3 4 5; do
     port="$(free_port)" || die "no free TCP port found"
-    # -k: the Unix socket lives in the cluster directory, not /var/run.
-    if as_owner "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 30 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off \
-          -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-      start >/dev/null; then
+    if start_server "$port"; then
       echo "$port" >"$dir/port"
       break
     fi
@@ -182,10 +199,27 @@ stop() {
   say "cluster in $dir stopped and removed"
 }
 
+# The chaos test's outage: the server goes away as if it crashed (no
+# checkpoint, connections cut), and comes back with its data on its port.
+pause() {
+  running || die "no cluster running in $dir"
+  as_owner "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null
+}
+
+resume() {
+  [ -f "$marker" ] && [ -f "$dir/port" ] || die "no paused cluster in $dir"
+  require_bin
+  local port
+  port="$(cat "$dir/port")"
+  start_server "$port"
+}
+
 [ $# -eq 1 ] || usage
 case "$1" in
   start) start ;;
   stop) stop ;;
+  pause) pause ;;
+  resume) resume ;;
   url) url ;;
   *) usage ;;
 esac

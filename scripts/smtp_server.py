@@ -4,7 +4,7 @@
     pip install aiosmtpd==1.4.6
     python3 scripts/smtp_server.py --port 0 --maildir DIR \
         [--starttls CERT KEY | --implicit-tls CERT KEY] [--auth USER:PASS] \
-        [--fail-rcpt 'CODE TEXT'] [--fail-data 'CODE TEXT']
+        [--fail-rcpt 'CODE TEXT'] [--fail-data 'CODE TEXT'] [--chaos FILE]
 
 Prints `listening on PORT` (one line, flushed) once it accepts connections,
 then serves until killed. Each accepted message is stored in DIR as
@@ -18,6 +18,17 @@ it (530); --implicit-tls speaks TLS from the first byte. --auth requires AUTH
 PLAIN or LOGIN before MAIL (530 otherwise; 535 for wrong credentials) and,
 with --starttls, only offers AUTH after STARTTLS. --fail-rcpt and --fail-data
 answer every RCPT TO, or the end of every DATA, with the given reply instead.
+
+--chaos FILE makes the end of DATA misbehave at random, for the chaos test.
+FILE is JSON, read again for every message, so a test can change it while
+the server runs (missing or invalid: no chaos):
+
+    {"defer": 0.05, "drop": 0.03, "stall": 0.03, "stall_seconds": 5}
+
+defer answers 451 and keeps nothing; drop keeps the message, then closes the
+connection without an answer; stall keeps the message and answers 250 only
+after stall_seconds (past the client's timeout). What happened to each
+message is appended to FILE.log, one word a line (ok, defer, drop, stall).
 """
 
 import argparse
@@ -26,6 +37,7 @@ import itertools
 import json
 import logging
 import os
+import random
 import ssl
 import sys
 import warnings
@@ -36,11 +48,33 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 class MaildirHandler:
     """Stores messages as raw .eml files plus an envelope sidecar."""
 
-    def __init__(self, maildir, fail_rcpt, fail_data):
+    def __init__(self, maildir, fail_rcpt, fail_data, chaos):
         self.maildir = maildir
         self.fail_rcpt = fail_rcpt
         self.fail_data = fail_data
+        self.chaos = chaos
         self.counter = itertools.count(1)
+
+    def roll(self):
+        """What --chaos makes of this message, and the stall length."""
+        if not self.chaos:
+            return "ok", 0
+        try:
+            with open(self.chaos, encoding="utf-8") as f:
+                odds = json.load(f)
+        except (OSError, ValueError):
+            odds = {}
+        dice, edge = random.random(), 0.0
+        for fate in ("defer", "drop", "stall"):
+            edge += float(odds.get(fate, 0))
+            if dice < edge:
+                return fate, float(odds.get("stall_seconds", 5))
+        return "ok", 0
+
+    def note(self, fate):
+        if self.chaos:
+            with open(self.chaos + ".log", "a", encoding="utf-8") as f:
+                f.write(fate + "\n")
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.fail_rcpt:
@@ -51,6 +85,19 @@ class MaildirHandler:
     async def handle_DATA(self, server, session, envelope):
         if self.fail_data:
             return self.fail_data
+        fate, stall_seconds = self.roll()
+        self.note(fate)
+        if fate == "defer":
+            return "451 4.3.0 chaos: try again later"
+        self.store(server, session, envelope)
+        if fate == "drop":
+            server.transport.abort()
+            return "421 4.3.0 chaos: connection dropped"
+        if fate == "stall":
+            await asyncio.sleep(stall_seconds)
+        return "250 OK: queued"
+
+    def store(self, server, session, envelope):
         n = next(self.counter)
         base = os.path.join(self.maildir, f"{n:06d}")
         meta = {
@@ -70,7 +117,6 @@ class MaildirHandler:
         with open(base + ".eml.tmp", "wb") as f:
             f.write(envelope.original_content)
         os.replace(base + ".eml.tmp", base + ".eml")
-        return "250 OK: queued"
 
 
 def authenticator_for(user, password):
@@ -114,7 +160,7 @@ async def serve(args):
         if not sep:
             sys.exit("--auth expects USER:PASS")
         authenticator = authenticator_for(user, password)
-    handler = MaildirHandler(args.maildir, args.fail_rcpt, args.fail_data)
+    handler = MaildirHandler(args.maildir, args.fail_rcpt, args.fail_data, args.chaos)
 
     def factory():
         return SMTP(
@@ -149,6 +195,7 @@ def main():
     parser.add_argument("--auth", metavar="USER:PASS")
     parser.add_argument("--fail-rcpt", type=reply, metavar="'CODE TEXT'")
     parser.add_argument("--fail-data", type=reply, metavar="'CODE TEXT'")
+    parser.add_argument("--chaos", metavar="FILE")
     args = parser.parse_args()
     os.makedirs(args.maildir, exist_ok=True)
     # aiosmtpd warns when AUTH is required without STARTTLS; with implicit

@@ -15,7 +15,7 @@ use chatkit_leads_dynamodb::DynamoStore;
 use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
 use chatkit_leads_postgres::PostgresStore;
 use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
-use common::{Database, binary};
+use common::{Database, binary, dynamo_client, emails_by_thread};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-cross-instance";
@@ -75,17 +75,6 @@ impl Backend {
             db.drop_now().await;
         }
     }
-}
-
-fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 /// Fixtures with `THREADS` copies of the truck chat under fresh ids.
@@ -206,21 +195,7 @@ impl Cluster {
 
     /// Emails per thread of `threads`, with whether each was flagged.
     fn emails_of(&self, threads: &[String]) -> BTreeMap<String, Vec<bool>> {
-        let parser = mail_parser::MessageParser::default();
-        let mut by_thread: BTreeMap<String, Vec<bool>> = BTreeMap::new();
-        for mail in self.smtp.messages() {
-            let message = parser.parse(mail.raw.as_bytes()).expect("parseable email");
-            let text = message.body_text(0).unwrap_or_default().into_owned();
-            let thread = threads
-                .iter()
-                .find(|t| text.contains(t.as_str()))
-                .expect("email names a thread");
-            let flagged = message
-                .subject()
-                .is_some_and(|s| s.starts_with("[Possible duplicate]"));
-            by_thread.entry(thread.clone()).or_default().push(flagged);
-        }
-        by_thread
+        emails_by_thread(&self.smtp, threads)
     }
 
     /// Each thread's record as `(status, attempts)`.

@@ -55,6 +55,12 @@ impl SmtpSink {
     /// Starts `scripts/smtp_server.py`; panics with the install hint when
     /// aiosmtpd is missing.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Like [`SmtpSink::start`], with more of the script's options (e.g.
+    /// `["--chaos", path]`).
+    pub fn start_with(options: &[&str]) -> Self {
         let installed = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .status()
@@ -69,6 +75,7 @@ impl SmtpSink {
             .arg(&script)
             .args(["--port", "0", "--maildir"])
             .arg(dir.path())
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -145,14 +152,34 @@ impl ServerProcess {
     /// waits until `/healthz` answers; panics with the server's exit status
     /// if it stops first.
     pub async fn start(binary: &Path, env: &BTreeMap<String, String>) -> Self {
+        Self::start_logging(binary, env, None).await
+    }
+
+    /// As [`ServerProcess::start`], with the server's log (its stdout)
+    /// appended to `log` when given, for a test that reads it after a
+    /// failure.
+    pub async fn start_logging(
+        binary: &Path,
+        env: &BTreeMap<String, String>,
+        log: Option<&Path>,
+    ) -> Self {
         let port = free_port();
+        let stdout = match log {
+            Some(path) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map(Stdio::from)
+                .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display())),
+            None => Stdio::null(),
+        };
         let child = Command::new(binary)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("RUST_LOG", "warn")
             .envs(env)
             .env("BIND", format!("127.0.0.1:{port}"))
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));

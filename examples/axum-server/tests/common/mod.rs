@@ -139,3 +139,39 @@ impl Database {
             .expect("drop database");
     }
 }
+
+/// A DynamoDB client for the local AWS emulator at `endpoint`.
+pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// The emails `smtp` holds for each of `threads`, oldest first, each as
+/// whether it is flagged as a possible duplicate. Threads without email are
+/// absent; an email naming none of them fails the test.
+pub fn emails_by_thread(
+    smtp: &SmtpSink,
+    threads: &[String],
+) -> std::collections::BTreeMap<String, Vec<bool>> {
+    let parser = mail_parser::MessageParser::default();
+    let mut by_thread: std::collections::BTreeMap<String, Vec<bool>> = Default::default();
+    for mail in smtp.messages() {
+        let message = parser.parse(mail.raw.as_bytes()).expect("parseable email");
+        let text = message.body_text(0).unwrap_or_default().into_owned();
+        let thread = threads
+            .iter()
+            .find(|t| text.contains(t.as_str()))
+            .expect("email names a thread");
+        let flagged = message
+            .subject()
+            .is_some_and(|s| s.starts_with("[Possible duplicate]"));
+        by_thread.entry(thread.clone()).or_default().push(flagged);
+    }
+    by_thread
+}
