@@ -30,7 +30,7 @@ pub(crate) struct AppState<C, S, M, Z, K> {
     pub sessions: Option<Arc<SessionSettings>>,
     pub identity: Arc<UserIdentity>,
     pub limiter: Arc<Limiter>,
-    pub user_notes: Arc<UserNotes>,
+    pub user_notes: Arc<UserNotes<C, S, M, Z, K>>,
 }
 
 // A derive would require the ports themselves to be `Clone`.
@@ -157,7 +157,7 @@ where
             // Without a record, this chat now depends on the sweeper, which
             // must know its user.
             if let (LeadError::Store(_), Some(user)) = (&err, &request.user) {
-                state.user_notes.retry(&state.workflow, user);
+                state.user_notes.retry(user);
             }
             lead_error(&err)
         }
@@ -211,7 +211,7 @@ where
             // The sweeper lists this user's threads later, to find chats
             // whose page never sent a trigger. A session is still a session
             // when that bookkeeping fails: it is retried in the background.
-            state.user_notes.note(&state.workflow, &user).await;
+            state.user_notes.note(&user).await;
             let mut response = Json(SessionResponse {
                 client_secret: session.client_secret,
                 expires_at: session.expires_at,

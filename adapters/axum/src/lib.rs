@@ -269,11 +269,11 @@ where
             axum::middleware::from_fn_with_state((Arc::clone(&limiter), endpoint), address_gate)
         };
         let state = AppState {
+            user_notes: Arc::new(user_notes::UserNotes::new(Arc::clone(&self.workflow))),
             workflow: self.workflow,
             sessions: self.sessions.map(Arc::new),
             identity: Arc::new(self.identity),
             limiter: Arc::clone(&limiter),
-            user_notes: Arc::new(user_notes::UserNotes::new()),
         };
         // The work routes share one in-flight limit; beyond it, requests are
         // shed (503) rather than queued behind a slow model or mail server.

@@ -35,55 +35,44 @@ const RETRY_DELAYS: [Duration; 8] = [
 const MAX_RETRYING: usize = 1024;
 
 /// The background retries of one router.
-pub(crate) struct UserNotes {
+pub(crate) struct UserNotes<C, S, M, Z, K> {
+    workflow: Arc<LeadWorkflow<C, S, M, Z, K>>,
     retrying: Arc<Semaphore>,
 }
 
-impl UserNotes {
-    pub(crate) fn new() -> Self {
+impl<C, S, M, Z, K> UserNotes<C, S, M, Z, K>
+where
+    C: ChatKitClient + 'static,
+    S: LeadStore + 'static,
+    M: Mailer + 'static,
+    Z: Summarizer + 'static,
+    K: Clock + 'static,
+{
+    pub(crate) fn new(workflow: Arc<LeadWorkflow<C, S, M, Z, K>>) -> Self {
         Self {
+            workflow,
             retrying: Arc::new(Semaphore::new(MAX_RETRYING)),
         }
     }
 
     /// Notes `user` now; when the store refuses, keeps trying in the
     /// background without holding up the answer.
-    pub(crate) async fn note<C, S, M, Z, K>(
-        &self,
-        workflow: &Arc<LeadWorkflow<C, S, M, Z, K>>,
-        user: &UserId,
-    ) where
-        C: ChatKitClient + 'static,
-        S: LeadStore + 'static,
-        M: Mailer + 'static,
-        Z: Summarizer + 'static,
-        K: Clock + 'static,
-    {
-        if let Err(err) = workflow.note_session(user).await {
+    pub(crate) async fn note(&self, user: &UserId) {
+        if let Err(err) = self.workflow.note_session(user).await {
             warn!(error = %err, "could not remember a visitor for the sweeper; retrying");
-            self.retry(workflow, user);
+            self.retry(user);
         }
     }
 
     /// Keeps trying to note `user` in the background.
-    pub(crate) fn retry<C, S, M, Z, K>(
-        &self,
-        workflow: &Arc<LeadWorkflow<C, S, M, Z, K>>,
-        user: &UserId,
-    ) where
-        C: ChatKitClient + 'static,
-        S: LeadStore + 'static,
-        M: Mailer + 'static,
-        Z: Summarizer + 'static,
-        K: Clock + 'static,
-    {
+    pub(crate) fn retry(&self, user: &UserId) {
         let Ok(permit) = Arc::clone(&self.retrying).try_acquire_owned() else {
             warn!(
                 "too many visitors waiting to be remembered; this one is recovered only by its triggers"
             );
             return;
         };
-        let workflow = Arc::clone(workflow);
+        let workflow = Arc::clone(&self.workflow);
         let user = user.clone();
         tokio::spawn(async move {
             let _permit = permit;

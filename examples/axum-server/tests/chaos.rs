@@ -7,7 +7,7 @@
 //!   and ChatKit reads fail or crawl,
 //! - makes the SMTP server defer (451), drop the connection after keeping a
 //!   message, or stall after DATA past the mailer's timeout,
-//! - stops the PostgreSQL server for two seconds, twice.
+//! - stops the PostgreSQL server for two seconds, twice (more in a long run).
 //!
 //! Leads arrive over the run from visitors who each had a session; each
 //! chat gets zero, one or two triggers, sent to any instance. Afterwards the
@@ -35,11 +35,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chatkit_leads_core::{LeadStatus, LeadStore, ThreadId};
-use chatkit_leads_dynamodb::DynamoStore;
 use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
 use chatkit_leads_postgres::PostgresStore;
 use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
-use common::{binary, dynamo_client, emails_by_thread};
+use common::{DynamoTable, binary, emails_by_thread};
 use serde_json::json;
 
 const KEY: &str = "sk-chaos";
@@ -73,10 +72,7 @@ enum Store {
         cluster: PgCluster,
         url: String,
     },
-    Dynamo {
-        endpoint: String,
-        table: String,
-    },
+    Dynamo(DynamoTable),
 }
 
 impl Store {
@@ -92,29 +88,14 @@ impl Store {
     }
 
     async fn dynamodb() -> Self {
-        let endpoint = std::env::var("TEST_AWS_ENDPOINT_URL").unwrap_or_else(|_| {
-            panic!(
-                "TEST_AWS_ENDPOINT_URL is not set: run `bash scripts/test.sh`, which starts moto"
-            )
-        });
-        let table = format!("chatkit-chaos-{}", uuid::Uuid::new_v4().simple());
-        chatkit_leads_dynamodb::create_table(&dynamo_client(&endpoint), &table)
-            .await
-            .expect("create table");
-        Self::Dynamo { endpoint, table }
+        Self::Dynamo(DynamoTable::create("chatkit-chaos").await)
     }
 
     /// `LEADS_STORE` and what the server needs to reach it.
     fn env(&self) -> Vec<(&'static str, String)> {
         match self {
             Self::Postgres { url, .. } => vec![("LEADS_STORE", url.clone())],
-            Self::Dynamo { endpoint, table } => vec![
-                ("LEADS_STORE", format!("dynamodb://{table}")),
-                ("AWS_ENDPOINT_URL", endpoint.clone()),
-                ("AWS_REGION", "us-east-1".to_owned()),
-                ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-                ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-            ],
+            Self::Dynamo(table) => table.env(),
         }
     }
 
@@ -123,9 +104,7 @@ impl Store {
             Self::Postgres { url, .. } => {
                 Box::new(PostgresStore::connect(url).await.expect("store"))
             }
-            Self::Dynamo { endpoint, table } => {
-                Box::new(DynamoStore::new(dynamo_client(endpoint), table.clone()))
-            }
+            Self::Dynamo(table) => Box::new(table.store()),
         }
     }
 }
@@ -607,11 +586,14 @@ async fn faults(fake: Arc<FakeOpenAi>, tally: Arc<Tally>, stop: Arc<AtomicBool>,
     }
 }
 
-/// Stops the PostgreSQL server in `dir` for 2 s at a third and at two
-/// thirds of `span`.
+/// Stops the PostgreSQL server in `dir` for 2 s, evenly over `span`: twice,
+/// or once every 40 s in a longer run.
 async fn outages(dir: PathBuf, tally: Arc<Tally>, span: Duration) {
-    for _ in 0..2 {
-        tokio::time::sleep(span / 3).await;
+    let count = u32::try_from(span.as_secs() / 40)
+        .unwrap_or(u32::MAX)
+        .max(2);
+    for _ in 0..count {
+        tokio::time::sleep(span / (count + 1)).await;
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || {
             pg_cluster(&dir, "pause");

@@ -11,11 +11,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chatkit_leads_core::{LeadStatus, LeadStore, ThreadId};
-use chatkit_leads_dynamodb::DynamoStore;
 use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
 use chatkit_leads_postgres::PostgresStore;
 use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
-use common::{Database, binary, dynamo_client, emails_by_thread};
+use common::{Database, DynamoTable, binary, emails_by_thread};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-cross-instance";
@@ -26,7 +25,7 @@ const LEASE_SECONDS: u64 = 4;
 /// The store the instances share.
 enum Backend {
     Postgres(Database),
-    Dynamo { endpoint: String, table: String },
+    Dynamo(DynamoTable),
 }
 
 impl Backend {
@@ -35,38 +34,21 @@ impl Backend {
     }
 
     async fn dynamodb() -> Self {
-        let endpoint = std::env::var("TEST_AWS_ENDPOINT_URL").unwrap_or_else(|_| {
-            panic!(
-                "TEST_AWS_ENDPOINT_URL is not set: run `bash scripts/test.sh`, which starts moto"
-            )
-        });
-        let table = format!("chatkit-xi-{}", uuid::Uuid::new_v4().simple());
-        chatkit_leads_dynamodb::create_table(&dynamo_client(&endpoint), &table)
-            .await
-            .expect("create table");
-        Self::Dynamo { endpoint, table }
+        Self::Dynamo(DynamoTable::create("chatkit-xi").await)
     }
 
     /// `LEADS_STORE` and what the server needs to reach it.
     fn env(&self) -> Vec<(&'static str, String)> {
         match self {
             Self::Postgres(db) => vec![("LEADS_STORE", db.url.clone())],
-            Self::Dynamo { endpoint, table } => vec![
-                ("LEADS_STORE", format!("dynamodb://{table}")),
-                ("AWS_ENDPOINT_URL", endpoint.clone()),
-                ("AWS_REGION", "us-east-1".to_owned()),
-                ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-                ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-            ],
+            Self::Dynamo(table) => table.env(),
         }
     }
 
     async fn store(&self) -> Box<dyn LeadStore> {
         match self {
             Self::Postgres(db) => Box::new(PostgresStore::connect(&db.url).await.expect("store")),
-            Self::Dynamo { endpoint, table } => {
-                Box::new(DynamoStore::new(dynamo_client(endpoint), table.clone()))
-            }
+            Self::Dynamo(table) => Box::new(table.store()),
         }
     }
 

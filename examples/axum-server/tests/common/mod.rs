@@ -140,8 +140,47 @@ impl Database {
     }
 }
 
+/// A table created for one test on the local AWS emulator
+/// (`TEST_AWS_ENDPOINT_URL`, which scripts/test.sh sets).
+pub struct DynamoTable {
+    endpoint: String,
+    table: String,
+}
+
+impl DynamoTable {
+    /// Creates `<prefix>-<uuid>`.
+    pub async fn create(prefix: &str) -> Self {
+        let endpoint = std::env::var("TEST_AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+            panic!(
+                "TEST_AWS_ENDPOINT_URL is not set: run `bash scripts/test.sh`, which starts moto"
+            )
+        });
+        let table = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
+        chatkit_leads_dynamodb::create_table(&dynamo_client(&endpoint), &table)
+            .await
+            .expect("create table");
+        Self { endpoint, table }
+    }
+
+    /// `LEADS_STORE` and what the server needs to reach the emulator.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("LEADS_STORE", format!("dynamodb://{}", self.table)),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ]
+    }
+
+    /// The store the servers write, for the test to read.
+    pub fn store(&self) -> chatkit_leads_dynamodb::DynamoStore {
+        chatkit_leads_dynamodb::DynamoStore::new(dynamo_client(&self.endpoint), self.table.clone())
+    }
+}
+
 /// A DynamoDB client for the local AWS emulator at `endpoint`.
-pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
