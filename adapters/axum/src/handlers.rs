@@ -19,6 +19,7 @@ use chatkit_leads_core::{
 use serde::Serialize;
 use tracing::{Span, warn};
 
+use crate::error_body::error;
 use crate::identity::UserIdentity;
 use crate::rate_limit::{Endpoint, Limiter};
 use crate::user_notes::UserNotes;
@@ -52,17 +53,6 @@ pub(crate) const SESSIONS_NOT_CONFIGURED: &str = "session minting is not configu
 
 /// The thread id `/readyz` reads: any valid id works, the record need not exist.
 const PROBE_THREAD_ID: &str = "cthr_readyz_probe";
-
-/// `{"error": message}` with `status`.
-pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(ErrorResponse {
-            error: message.into(),
-        }),
-    )
-        .into_response()
-}
 
 fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

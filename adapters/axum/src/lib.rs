@@ -75,6 +75,7 @@
 #![forbid(unsafe_code)]
 
 mod client_address;
+mod error_body;
 mod handlers;
 mod identity;
 mod rate_limit;

@@ -22,7 +22,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use std::sync::Arc;
 
 use crate::client_address::{ClientAddress, limit_key};
-use crate::handlers::error;
+use crate::error_body::error;
 
 /// How many requests a minute one client may make to each of `/session`
 /// and `/lead`; up to that many may come at once, then they refill evenly.

@@ -1,0 +1,18 @@
+//! The body of every failure answer: `{"error": "…"}` (SPEC §3), shared by
+//! the handlers and the rate limits' `429`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chatkit_leads_core::ErrorResponse;
+
+/// `{"error": message}` with `status`.
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(ErrorResponse {
+            error: message.into(),
+        }),
+    )
+        .into_response()
+}
