@@ -6,7 +6,7 @@
 use chatkit_leads_core::LeadStore;
 use chatkit_leads_core::ids::{LeaseId, ThreadId};
 use chatkit_leads_core::lease::{self, AcquireRequest, Acquired, SentMark};
-use chatkit_leads_core::record::codec;
+use chatkit_leads_core::record::{Told, codec};
 use chatkit_leads_sqlite::SqliteStore;
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -33,6 +33,14 @@ async fn send_once(store: &SqliteStore, thread: &ThreadId) {
         now: NOW + 2,
         message_id: "<0f9e@leads.example>".to_owned(),
         ttl: NOW + 30 * 24 * 3600,
+        told: Told {
+            items: 24,
+            last_item: Some("cthi_24".to_owned()),
+            message_id: Some("0f9e@leads.example".to_owned()),
+            subject: Some("New chat lead: 2018 Civic - seats".to_owned()),
+            checked_at: Some(NOW + 2),
+            ..Told::default()
+        },
     };
     assert!(held.mark_sent(&mark).await.expect("mark sent"));
 }

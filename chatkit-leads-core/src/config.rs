@@ -50,6 +50,40 @@ pub enum DuplicatePolicy {
     AlertOnly,
 }
 
+/// Update emails: what the shop hears when a customer keeps writing after
+/// the lead went out (SPEC §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpdatePolicy {
+    /// Send an update email (threaded under the lead) when a trigger or the
+    /// sweeper finds new customer messages in a sent thread (default on).
+    /// Off: a sent thread always answers `already_sent` from the store.
+    pub enabled: bool,
+    /// At most one look at ChatKit for news per thread this often, across
+    /// all instances (default 60 s); triggers in between are answered from
+    /// the store alone.
+    pub check_interval: Duration,
+}
+
+impl UpdatePolicy {
+    /// The policy an operator's `LEADS_UPDATE_CHECK_SECONDS` sets: a look
+    /// for news at most every `seconds` per thread, and 0 for no updates.
+    pub fn checking_every(seconds: u64) -> Self {
+        Self {
+            enabled: seconds > 0,
+            check_interval: Duration::from_secs(seconds),
+        }
+    }
+}
+
+impl Default for UpdatePolicy {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            check_interval: Duration::from_secs(60),
+        }
+    }
+}
+
 /// Everything the workflow needs besides its ports.
 #[derive(Debug, Clone)]
 pub struct LeadConfig {
@@ -65,6 +99,8 @@ pub struct LeadConfig {
     pub readiness: ReadinessPolicy,
     /// Duplicate policy.
     pub duplicates: DuplicatePolicy,
+    /// Update emails.
+    pub updates: UpdatePolicy,
     /// Answer `not_idle` while the newest item is younger than this (off by default).
     pub quiet_period: Option<Duration>,
     /// After a trigger that found nothing to send (no customer message, no
@@ -93,6 +129,7 @@ impl LeadConfig {
             lease: LeasePolicy::default(),
             readiness: ReadinessPolicy::default(),
             duplicates: DuplicatePolicy::default(),
+            updates: UpdatePolicy::default(),
             quiet_period: None,
             recheck_after: Duration::from_secs(600),
             summary_timeout: Duration::from_secs(45),

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::contact::Contact;
 use crate::email::{self, Diagnostics, OutgoingEmail, PossibleDuplicate};
-use crate::ids::{LeaseId, ThreadId};
-use crate::lease::{self, AcquireRequest, Acquired};
+use crate::ids::ThreadId;
+use crate::lease::{self, Acquired};
 use crate::outcome::{LeadError, LeadOutcome};
 use crate::ports::{ChatKitClient, Clock, LeadStore, Mailer, Summarizer};
 use crate::record::{LeadRecord, LeadStatus};
@@ -154,7 +154,7 @@ where
         let transcript = &fetched.transcript;
         let contact = Contact::extract(transcript, &self.config().shop.phone);
         let facts = ThreadFacts {
-            items: fetched.items,
+            items: fetched.items.len(),
             customer_messages: transcript.customer_messages().count(),
             assistant_messages: transcript.messages.len() - transcript.customer_messages().count(),
             phone_found: contact.phone.is_some(),
@@ -250,15 +250,8 @@ where
         if !force {
             return Ok(Resend::NotSent(LeadOutcome::AlreadySent { sent_at }));
         }
-        let now = self.now();
-        let acquire = AcquireRequest {
-            thread_id: thread_id.clone(),
-            lease_id: LeaseId::random(),
-            now,
-            lock_expires_at: now + secs(self.config().lease.lease),
-            ttl: now + secs(self.config().lease.record_ttl),
-            reason: "resend".to_owned(),
-        };
+        let acquire = self.acquire_request(thread_id, "resend");
+        let now = acquire.now;
         let fetched = self.fetch(&request).await?;
         let scanned = Contact::extract(&fetched.transcript, &self.config().shop.phone);
         let lease = match lease::acquire_resend(&self.ports().store, &acquire, stored).await? {
@@ -277,8 +270,4 @@ where
             .await
             .map(Resend::Sent)
     }
-}
-
-fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
 }

@@ -40,12 +40,13 @@ pub mod sweep;
 mod telemetry;
 pub mod text;
 pub mod transcript;
+mod updates;
 pub mod workflow;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use config::{DuplicatePolicy, LeadConfig, LeasePolicy, ReadinessPolicy};
+pub use config::{DuplicatePolicy, LeadConfig, LeasePolicy, ReadinessPolicy, UpdatePolicy};
 pub use contact::{Contact, EmailAddress, Phone};
 pub use email::{Envelope, OutgoingEmail};
 pub use ids::{IdError, LeaseId, ThreadId, UserId};

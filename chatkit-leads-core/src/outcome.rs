@@ -32,7 +32,20 @@ pub enum LeadOutcome {
         /// the subject and Diagnostics).
         possible_duplicate: bool,
     },
-    /// Sent earlier; nothing was fetched.
+    /// The lead went out earlier and this call sent an update email with
+    /// the customer's new messages, threaded under it.
+    UpdateSent {
+        /// The trigger.
+        trigger: TriggerReason,
+        /// Mail provider's id.
+        message_id: String,
+        /// Which update this was (1 for the first).
+        update: u32,
+        /// True when an earlier attempt may have delivered this update too.
+        possible_duplicate: bool,
+    },
+    /// Sent earlier, and nothing new for the shop (or updates are off, or
+    /// ChatKit was asked for news less than the check interval ago).
     AlreadySent {
         /// When (Unix seconds).
         sent_at: Option<i64>,
@@ -67,6 +80,7 @@ impl LeadOutcome {
     pub fn reason(&self) -> &str {
         match self {
             Self::Sent { trigger, .. } => trigger.as_str(),
+            Self::UpdateSent { .. } => "update_sent",
             Self::AlreadySent { .. } => "already_sent",
             Self::InProgress => "in_progress",
             Self::Cooldown { .. } => "cooldown",
@@ -79,7 +93,10 @@ impl LeadOutcome {
 
     /// The `sent` field: whether the lead has been emailed (now or before).
     pub fn sent(&self) -> bool {
-        matches!(self, Self::Sent { .. } | Self::AlreadySent { .. })
+        matches!(
+            self,
+            Self::Sent { .. } | Self::UpdateSent { .. } | Self::AlreadySent { .. }
+        )
     }
 
     /// The JSON body of the 200 response.
@@ -96,6 +113,11 @@ impl LeadOutcome {
         };
         match self {
             Self::Sent {
+                message_id,
+                possible_duplicate,
+                ..
+            }
+            | Self::UpdateSent {
                 message_id,
                 possible_duplicate,
                 ..

@@ -133,6 +133,12 @@ pub struct LeadRecord {
         deserialize_with = "codec::forgiving"
     )]
     pub summary_cache: Option<CachedSummary>,
+    /// How far the shop has been told: what the lead email and the update
+    /// emails since covered, and how to thread the next update under them.
+    /// Records written before updates existed read as "nothing recorded,
+    /// no update sent yet".
+    #[serde(default, skip_serializing_if = "Told::is_empty")]
+    pub told: Told,
     /// Fields this version does not know, kept as read and written back
     /// unchanged, so an instance that is one release behind never erases
     /// what a newer one recorded (rolling upgrades).
@@ -154,6 +160,83 @@ impl fmt::Debug for CachedSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CachedSummary")
             .field("transcript", &self.transcript)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the shop's emails about a thread have covered (SPEC §12, update
+/// emails). Written when the lead email goes out and with every update;
+/// `checked_at` and `seen_item` also by a look for news that found nothing
+/// for the shop.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Told {
+    /// How many thread items the emails covered.
+    #[serde(default, with = "codec::count")]
+    pub items: u32,
+    /// The newest item they covered; new messages are the items after it.
+    /// Unknown for a lead sent before updates existed: then items created
+    /// after `sent_at` are new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_item: Option<String>,
+    /// The newest item the last look for news saw. Newer than `last_item`
+    /// when the items since held nothing for the shop (the agent's replies
+    /// only), so the next look does not fetch the thread again for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_item: Option<String>,
+    /// When ChatKit was last asked for news: at most one look per
+    /// thread per check interval, whatever the number of triggers.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "codec::optional_seconds"
+    )]
+    pub checked_at: Option<i64>,
+    /// The `Message-ID` of the lead email (no angle brackets): updates
+    /// reply to it, so mail clients thread them under the lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// The lead email's subject; an update's is `Re: ` and this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Update emails sent.
+    #[serde(default, with = "codec::count")]
+    pub updates: u32,
+    /// When the last update went out.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "codec::optional_seconds"
+    )]
+    pub updated_at: Option<i64>,
+}
+
+impl Told {
+    /// Whether nothing is recorded (a record of a thread not sent yet, or
+    /// sent before updates existed).
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Whether `newest` (the id of the thread's newest item) is an item the
+    /// shop was told about or the last look already saw.
+    pub fn has_seen(&self, newest: &str) -> bool {
+        [&self.last_item, &self.seen_item]
+            .into_iter()
+            .any(|id| id.as_deref() == Some(newest))
+    }
+}
+
+// The subject is built from what the customer wrote: never printed.
+impl fmt::Debug for Told {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Told")
+            .field("items", &self.items)
+            .field("last_item", &self.last_item)
+            .field("seen_item", &self.seen_item)
+            .field("checked_at", &self.checked_at)
+            .field("message_id", &self.message_id)
+            .field("updates", &self.updates)
+            .field("updated_at", &self.updated_at)
             .finish_non_exhaustive()
     }
 }

@@ -55,6 +55,7 @@ fn trigger_label(trigger: &TriggerReason) -> &'static str {
 fn outcome_label(result: &Result<LeadOutcome, LeadError>) -> &'static str {
     match result {
         Ok(LeadOutcome::Sent { .. }) => "sent",
+        Ok(LeadOutcome::UpdateSent { .. }) => "update_sent",
         Ok(LeadOutcome::AlreadySent { .. }) => "already_sent",
         Ok(LeadOutcome::InProgress) => "in_progress",
         Ok(LeadOutcome::Cooldown { .. }) => "cooldown",

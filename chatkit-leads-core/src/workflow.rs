@@ -24,15 +24,14 @@ use crate::chatkit::{Page, PageRequest, Thread, ThreadItem};
 use crate::config::{ConfigError, DuplicatePolicy, LeadConfig, ReadinessPolicy};
 use crate::contact::{Contact, EmailAddress, Phone};
 use crate::email::{self, Diagnostics, LeadEmailInput, OutgoingEmail, PossibleDuplicate, Resend};
-use crate::ids::LeaseId;
+use crate::ids::{LeaseId, ThreadId};
 use crate::lease::rules::{self, Blocker};
 use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, SentMark};
 use crate::outcome::{LeadError, LeadOutcome, SummaryStatus};
 use crate::ports::{
     ChatKitClient, ChatKitError, Clock, LeadStore, Mailer, Summarizer, SummaryError,
 };
-use crate::record::CachedSummary;
-use crate::record::Versioned;
+use crate::record::{CachedSummary, Told, Versioned};
 use crate::request::LeadRequest;
 use crate::summary::{LeadSummary, SummaryInput, default_instructions};
 use crate::telemetry;
@@ -64,8 +63,8 @@ pub struct LeadWorkflow<C, S, M, Z, K> {
 /// A fetched and normalised thread.
 pub(crate) struct FetchedThread {
     pub(crate) thread: Thread,
-    /// How many items the thread has (up to the page cap).
-    pub(crate) items: usize,
+    /// The thread's items, oldest first (up to the page cap).
+    pub(crate) items: Vec<ThreadItem>,
     pub(crate) transcript: Transcript,
     pub(crate) truncated_after_pages: Option<u32>,
 }
@@ -156,6 +155,11 @@ where
     ) -> Result<LeadOutcome, LeadError> {
         let now = self.now();
         let seen = self.ports.store.load(&request.thread_id).await?;
+        if let Some(sent) = seen.as_ref().filter(|s| s.record.sent_at.is_some()) {
+            if self.config.updates.enabled {
+                return self.after_sent(request, sent.clone(), now, quiet).await;
+            }
+        }
         if let Some(blocker) = seen.as_ref().and_then(|s| rules::blocker(&s.record, now)) {
             return Ok(blocked_outcome(blocker));
         }
@@ -270,26 +274,48 @@ where
             transcript: fingerprint,
             summary: summary.clone(),
         });
-        if !lease.checkpoint(self.now(), keep.as_ref()).await? {
-            // Our lease ran out during the summary and someone else took it:
-            // they will deliver; sending too would duplicate.
-            warn!("lease lost before delivery; leaving the send to its holder");
+        let told = Told {
+            message_id: Some(message.message_id.clone()),
+            subject: Some(message.subject.clone()),
+            ..told_through(&lease.record().told, fetched, self.now())
+        };
+        let Some(message_id) = self.deliver(&mut lease, &message, keep, told).await? else {
             return Ok(LeadOutcome::InProgress);
+        };
+        Ok(LeadOutcome::Sent {
+            trigger: request.reason.clone(),
+            message_id,
+            summary: match summarized.failure {
+                None => SummaryStatus::Included,
+                Some(reason) => SummaryStatus::Failed(reason),
+            },
+            possible_duplicate: diagnostics.possible_duplicate.is_some(),
+        })
+    }
+
+    /// The delivery of a composed email under a held lease: the checkpoint
+    /// (with the summary to keep for a retry), the mailer, then the mark —
+    /// `sent` with `told`, or the error cooldown. `Ok(None)` when the lease
+    /// was lost before delivery (its new holder delivers; sending too would
+    /// duplicate); otherwise the provider's message id.
+    pub(crate) async fn deliver(
+        &self,
+        lease: &mut Lease<'_, S>,
+        message: &OutgoingEmail,
+        keep: Option<CachedSummary>,
+        told: Told,
+    ) -> Result<Option<String>, LeadError> {
+        if !lease.checkpoint(self.now(), keep.as_ref()).await? {
+            // Our lease ran out during the summary and someone else took it.
+            warn!("lease lost before delivery; leaving the send to its holder");
+            return Ok(None);
         }
-        let delivered = self.ports.mailer.send(&message).await;
+        let delivered = self.ports.mailer.send(message).await;
         telemetry::mail_send(&delivered);
         match delivered {
             Ok(message_id) => {
-                self.mark_sent(&mut lease, &message_id).await?;
-                Ok(LeadOutcome::Sent {
-                    trigger: request.reason.clone(),
-                    message_id,
-                    summary: match summarized.failure {
-                        None => SummaryStatus::Included,
-                        Some(reason) => SummaryStatus::Failed(reason),
-                    },
-                    possible_duplicate: diagnostics.possible_duplicate.is_some(),
-                })
+                self.mark_sent(lease, &message_id, told).await?;
+                Ok(Some(message_id))
             }
             Err(mail_error) => {
                 let now = self.now();
@@ -309,12 +335,18 @@ where
 
     /// Records the delivery; losing the lease by now is logged, not an
     /// error: the email did go out.
-    async fn mark_sent(&self, lease: &mut Lease<'_, S>, message_id: &str) -> Result<(), LeadError> {
+    pub(crate) async fn mark_sent(
+        &self,
+        lease: &mut Lease<'_, S>,
+        message_id: &str,
+        told: Told,
+    ) -> Result<(), LeadError> {
         let now = self.now();
         let mark = SentMark {
             now,
             message_id: message_id.to_owned(),
             ttl: now + secs(self.config.lease.record_ttl),
+            told,
         };
         if !lease.mark_sent(&mark).await? {
             warn!("lease lost before mark_sent; the email was sent");
@@ -397,8 +429,8 @@ where
         }
         Ok(FetchedThread {
             thread,
-            items: items.len(),
             transcript: Transcript::from_items(&items),
+            items,
             truncated_after_pages,
         })
     }
@@ -419,14 +451,23 @@ where
         if !scanned.is_reachable() {
             return Err(LeadOutcome::MissingContact);
         }
-        if let (Some(quiet), Some(last)) = (quiet, transcript.last_activity_at) {
-            let (quiet, age) = (secs(quiet), now - last);
-            if age < quiet {
-                let retry_after = u64::try_from(quiet - age).unwrap_or(0);
-                return Err(LeadOutcome::NotIdle { retry_after });
-            }
+        if let Some(retry_after) = self.still_active(transcript, now, quiet) {
+            return Err(LeadOutcome::NotIdle { retry_after });
         }
         Ok(scanned)
+    }
+
+    /// Seconds until the chat has been quiet for `quiet`, when its newest
+    /// item is younger than that.
+    pub(crate) fn still_active(
+        &self,
+        transcript: &Transcript,
+        now: i64,
+        quiet: Option<Duration>,
+    ) -> Option<u64> {
+        let (quiet, last) = (quiet?, transcript.last_activity_at?);
+        let (quiet, age) = (secs(quiet), now - last);
+        (age < quiet).then(|| u64::try_from(quiet - age).unwrap_or(0))
     }
 
     /// When to look again at a thread with nothing to send yet: after
@@ -474,21 +515,27 @@ where
     }
 
     /// Takes the send lease, starting from the record the fast path read.
-    async fn acquire(
+    pub(crate) async fn acquire(
         &self,
         request: &LeadRequest,
         seen: Option<Versioned>,
     ) -> Result<Acquired<'_, S>, LeadError> {
+        let acquire = self.acquire_request(&request.thread_id, request.reason.as_str());
+        Ok(lease::acquire(&self.ports.store, &acquire, seen).await?)
+    }
+
+    /// An acquire of `thread_id` now under a fresh lease id, with the
+    /// configured lease and record lifetime; `reason` becomes `last_reason`.
+    pub(crate) fn acquire_request(&self, thread_id: &ThreadId, reason: &str) -> AcquireRequest {
         let now = self.now();
-        let acquire = AcquireRequest {
-            thread_id: request.thread_id.clone(),
+        AcquireRequest {
+            thread_id: thread_id.clone(),
             lease_id: LeaseId::random(),
             now,
             lock_expires_at: now + secs(self.config.lease.lease),
             ttl: now + secs(self.config.lease.record_ttl),
-            reason: request.reason.as_str().to_owned(),
-        };
-        Ok(lease::acquire(&self.ports.store, &acquire, seen).await?)
+            reason: reason.to_owned(),
+        }
     }
 
     /// Runs the model with a timeout; failures become a Diagnostics note.
@@ -539,7 +586,7 @@ pub(crate) fn blocked_outcome(blocker: Blocker) -> LeadOutcome {
 }
 
 /// The model's contact values (already sanitised, so plausible or absent).
-fn model_contact(summary: Option<&LeadSummary>) -> Contact {
+pub(crate) fn model_contact(summary: Option<&LeadSummary>) -> Contact {
     Contact {
         phone: summary
             .and_then(|s| s.customer_phone.as_deref())
@@ -550,6 +597,19 @@ fn model_contact(summary: Option<&LeadSummary>) -> Contact {
     }
 }
 
-fn secs(d: Duration) -> i64 {
+/// What the shop knows once an email covering every item of `fetched`
+/// is in (`told`: what it knew before): the items, the newest of them, a
+/// look at `now` (the fetch was one).
+pub(crate) fn told_through(told: &Told, fetched: &FetchedThread, now: i64) -> Told {
+    Told {
+        items: u32::try_from(fetched.items.len()).unwrap_or(u32::MAX),
+        last_item: fetched.items.last().map(|item| item.id.clone()),
+        seen_item: None,
+        checked_at: Some(now),
+        ..told.clone()
+    }
+}
+
+pub(crate) fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
 }

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chatkit_leads_core::lease::{self, AcquireRequest, Acquired, ErrorMark, SentMark, rules};
 use chatkit_leads_core::ports::SeenUser;
-use chatkit_leads_core::record::{Expected, Versioned};
+use chatkit_leads_core::record::{Expected, Told, Versioned};
 use chatkit_leads_core::testkit::MemoryStore;
 use chatkit_leads_core::{
     LeadRecord, LeadStatus, LeadStore, LeaseId, StoreError, ThreadId, UserId,
@@ -49,6 +49,10 @@ fn sent_mark(now: i64, by: usize) -> SentMark {
         now,
         message_id: format!("msg-{by}-{now}"),
         ttl: now + 86_400,
+        told: Told {
+            message_id: Some(format!("lead-{by}-{now}@leads.example")),
+            ..Told::default()
+        },
     }
 }
 

@@ -364,7 +364,14 @@ async fn resend_refuses_a_sent_thread_without_force_and_sends_once_marked_with_i
     assert!(!email.subject.contains("Possible duplicate"));
     let record = h.store.record(&thread(TRUCK)).expect("record");
     assert_eq!(record.status, LeadStatus::Sent);
-    assert_ne!(record.sent_at, first_sent_at);
+    assert_eq!(
+        record.sent_at, first_sent_at,
+        "sent_at stays when the lead first went out"
+    );
+    assert_eq!(
+        record.message_id.as_deref(),
+        Some(email.message_id.as_str())
+    );
     assert_eq!(record.attempts, 2);
 }
 

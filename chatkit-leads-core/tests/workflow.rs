@@ -42,6 +42,7 @@ fn record(status: LeadStatus, lock_expires_at: i64) -> LeadRecord {
         delivery_started_at: None,
         due_at: None,
         summary_cache: None,
+        told: Default::default(),
         extra: Default::default(),
     }
 }

@@ -4,7 +4,7 @@
 
 use super::escape::escape;
 use super::links::{self, Segment};
-use super::model::{Fact, LeadEmail};
+use super::model::{Fact, Layout, LeadEmail};
 
 const MUTED: &str = "#6b7280";
 const RULE: &str = "#e5e7eb";
@@ -21,38 +21,38 @@ pub(crate) fn render(email: &LeadEmail) -> String {
         brand: &email.brand_color,
     };
     page.open(email);
-    if let Some(notice) = &email.alert {
+    if let Some(notice) = email.layout.notice() {
         page.out.push_str(&format!(
             "<p style=\"margin:16px 0 0;font-weight:bold;\">{}</p>",
             multiline(notice)
         ));
-        page.glance(&email.glance);
-        page.actions(email);
-        page.heading("Diagnostics");
-        page.facts(&email.diagnostics);
-        page.out.push_str("</div></body></html>\n");
-        return page.out;
     }
     page.glance(&email.glance);
     page.actions(email);
-    if !email.attribution.is_empty() {
-        page.heading("Attribution");
-        page.facts(&email.attribution);
+    match email.layout {
+        Layout::Alert(_) => {}
+        Layout::Update(_) => {
+            page.files(email, "New photos and attachments");
+            page.summary(email, "Updated summary");
+            page.transcript(email, "New messages");
+        }
+        Layout::Lead => {
+            if !email.attribution.is_empty() {
+                page.heading("Attribution");
+                page.facts(&email.attribution);
+            }
+            page.files(email, "Photos and attachments");
+            page.summary(email, "Summary");
+            page.heading("Suggested next steps");
+            page.list("ul", &email.next_steps);
+            page.heading("Follow-up questions");
+            page.list("ul", &email.follow_up_questions);
+            page.heading("Call script");
+            page.list("ol", &email.call_script);
+            page.drafts(email);
+            page.transcript(email, "Transcript");
+        }
     }
-    page.files(email);
-    page.heading("Summary");
-    page.out.push_str(&format!(
-        "<p style=\"margin:0;\">{}</p>",
-        multiline(&email.summary)
-    ));
-    page.heading("Suggested next steps");
-    page.list("ul", &email.next_steps);
-    page.heading("Follow-up questions");
-    page.list("ul", &email.follow_up_questions);
-    page.heading("Call script");
-    page.list("ol", &email.call_script);
-    page.drafts(email);
-    page.transcript(email);
     page.heading("Diagnostics");
     page.facts(&email.diagnostics);
     page.out.push_str("</div></body></html>\n");
@@ -141,8 +141,8 @@ impl Page<'_> {
         self.out.push_str("</p>");
     }
 
-    fn files(&mut self, email: &LeadEmail) {
-        self.heading("Photos and attachments");
+    fn files(&mut self, email: &LeadEmail, title: &str) {
+        self.heading(title);
         if email.files.is_empty() {
             self.out.push_str(&format!(
                 "<p style=\"margin:0;color:{MUTED};\">None shared.</p>"
@@ -198,8 +198,16 @@ impl Page<'_> {
         ));
     }
 
-    fn transcript(&mut self, email: &LeadEmail) {
-        self.heading("Transcript");
+    fn summary(&mut self, email: &LeadEmail, title: &str) {
+        self.heading(title);
+        self.out.push_str(&format!(
+            "<p style=\"margin:0;\">{}</p>",
+            multiline(&email.summary)
+        ));
+    }
+
+    fn transcript(&mut self, email: &LeadEmail, title: &str) {
+        self.heading(title);
         for line in &email.transcript {
             self.out.push_str(&format!(
                 "<p style=\"margin:0 0 8px;\"><span style=\"color:{MUTED};\">[{}]</span> <b>{}:</b> ",

@@ -58,6 +58,30 @@ pub struct LeadEmailInput<'a> {
     pub diagnostics: &'a Diagnostics,
 }
 
+/// Everything an update email is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateEmailInput<'a> {
+    /// The facts as for a lead email, except that `transcript` holds only
+    /// the new messages (and their files) and `summary` is the updated
+    /// summary of the whole chat, if the model made one.
+    pub lead: LeadEmailInput<'a>,
+    /// The lead email's subject as the shop received it, if recorded.
+    pub lead_subject: Option<&'a str>,
+    /// Which update this is (1 for the first).
+    pub number: u32,
+    /// Contact details first given in the new messages.
+    pub new_contact: NewContact,
+}
+
+/// Which contact details the new messages added or changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NewContact {
+    /// A phone number the shop had not been told.
+    pub phone: bool,
+    /// An email address the shop had not been told.
+    pub email: bool,
+}
+
 /// Configurable wording of the email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailCopy {

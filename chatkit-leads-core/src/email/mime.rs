@@ -9,11 +9,14 @@ use crate::text::single_line;
 
 use super::message::{Envelope, OutgoingEmail, RenderedEmail};
 
-/// Encodes `rendered` for `envelope`, with `Reply-To` when given.
+/// Encodes `rendered` for `envelope`, with `Reply-To` when given, and
+/// `In-Reply-To` / `References` naming `replies_to` (a `Message-ID` without
+/// angle brackets) when given and well formed.
 pub(crate) fn build(
     rendered: &RenderedEmail,
     envelope: &Envelope,
     reply_to: Option<&EmailAddress>,
+    replies_to: Option<&str>,
 ) -> OutgoingEmail {
     let message_id = new_message_id(&envelope.from);
     // Header values are single-line whatever the caller passed; the builder
@@ -39,6 +42,9 @@ pub(crate) fn build(
             .collect();
         builder = builder.to(to);
     }
+    if let Some(original) = replies_to.filter(|id| is_message_id(id)) {
+        builder = builder.in_reply_to(original).references(original);
+    }
     if let Some(reply_to) = reply_to {
         builder = builder.reply_to(Address::new_address(None::<&str>, reply_to.as_str()));
     }
@@ -54,6 +60,17 @@ pub(crate) fn build(
         mime,
         html: rendered.html.clone(),
     }
+}
+
+/// Whether `id` can stand in a `Message-ID`-type header as it is: `left@right`,
+/// printable ASCII without spaces or angle brackets (the stored id comes from
+/// a record; it never gets to add a header).
+fn is_message_id(id: &str) -> bool {
+    let printable = id
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>');
+    let parts = id.split_once('@');
+    printable && parts.is_some_and(|(left, right)| !left.is_empty() && !right.is_empty())
 }
 
 /// `<uuid>@<domain of the From address>`, without angle brackets.
@@ -76,5 +93,21 @@ mod tests {
         assert!(id.ends_with("@craigs.autos"));
         assert!(!id.contains('<') && !id.contains('>'));
         assert_ne!(id, new_message_id(&from), "ids are unique");
+    }
+
+    #[test]
+    fn only_a_well_formed_id_is_replied_to() {
+        assert!(is_message_id("3f2a@craigs.autos"));
+        for bad in [
+            "",
+            "no-at",
+            "@x",
+            "a@",
+            "a b@x",
+            "a@x>\r\nBcc: e@x",
+            "<a@x>",
+        ] {
+            assert!(!is_message_id(bad), "{bad:?}");
+        }
     }
 }

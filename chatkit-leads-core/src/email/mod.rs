@@ -19,7 +19,9 @@ mod mime;
 mod model;
 mod plain;
 
-pub use input::{Diagnostics, EmailCopy, LeadEmailInput, PossibleDuplicate, Resend};
+pub use input::{
+    Diagnostics, EmailCopy, LeadEmailInput, NewContact, PossibleDuplicate, Resend, UpdateEmailInput,
+};
 pub use message::{Envelope, OutgoingEmail, RenderedEmail};
 
 use crate::contact::EmailAddress;
@@ -77,7 +79,33 @@ pub fn build(
     envelope: &Envelope,
     reply_to: Option<&EmailAddress>,
 ) -> OutgoingEmail {
-    mime::build(rendered, envelope, reply_to)
+    mime::build(rendered, envelope, reply_to, None)
+}
+
+/// [`build`] for an update email: `In-Reply-To` and `References` name the
+/// lead email's `Message-ID` (`lead_message_id`, without angle brackets;
+/// left out unless it is a well-formed id), so mail clients thread the
+/// update under the lead.
+pub fn build_reply(
+    rendered: &RenderedEmail,
+    envelope: &Envelope,
+    reply_to: Option<&EmailAddress>,
+    lead_message_id: Option<&str>,
+) -> OutgoingEmail {
+    mime::build(rendered, envelope, reply_to, lead_message_id)
+}
+
+/// Renders an update email: `Re: <the lead's subject>`, a notice that the
+/// customer wrote again, the contact facts (those first given in the new
+/// messages marked new), quick actions, the new files, the updated summary,
+/// the new messages and Diagnostics.
+pub fn render_update(input: &UpdateEmailInput<'_>) -> RenderedEmail {
+    let email = model::LeadEmail::update(input);
+    RenderedEmail {
+        text: plain::render(&email),
+        html: html::render(&email),
+        subject: email.subject,
+    }
 }
 
 /// Renders the short alert sent instead of a full lead when an earlier

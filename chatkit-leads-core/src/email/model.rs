@@ -10,7 +10,7 @@ use crate::summary::CALL_SCRIPT_PROMPTS;
 use crate::text::{is_invisible, single_line, truncate_chars};
 use crate::transcript::Speaker;
 
-use super::input::{EmailCopy, LeadEmailInput};
+use super::input::{EmailCopy, LeadEmailInput, UpdateEmailInput};
 use super::links;
 
 /// Longest subject, in characters (mail clients show far less).
@@ -133,8 +133,31 @@ pub(crate) struct LeadEmail {
     pub diagnostics: Vec<Fact>,
     /// Accent colour (`#RRGGBB`, validated by `BrandColor`).
     pub brand_color: String,
-    /// Set for a delivery alert: the notice replaces sections 4–11.
-    pub alert: Option<String>,
+    /// Which sections the email has.
+    pub layout: Layout,
+}
+
+/// Which sections an email has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// The full lead: sections 1–12.
+    Lead,
+    /// A delivery alert: the notice, at a glance, quick actions and
+    /// Diagnostics.
+    Alert(String),
+    /// An update: the notice, at a glance, quick actions, the new files,
+    /// the updated summary, the new messages and Diagnostics.
+    Update(String),
+}
+
+impl Layout {
+    /// The notice shown under the header, if any.
+    pub(crate) fn notice(&self) -> Option<&str> {
+        match self {
+            Self::Lead => None,
+            Self::Alert(notice) | Self::Update(notice) => Some(notice),
+        }
+    }
 }
 
 impl LeadEmail {
@@ -291,7 +314,7 @@ impl LeadEmail {
             transcript,
             diagnostics: diagnostics(input, &logs_url),
             brand_color: shop.brand_color.as_str().to_owned(),
-            alert: None,
+            layout: Layout::Lead,
         }
     }
 
@@ -306,7 +329,7 @@ impl LeadEmail {
             input.copy.possible_duplicate_prefix
         ));
         email.title = format!("Lead delivery unconfirmed: {thread}");
-        email.alert = Some(
+        email.layout = Layout::Alert(
             "An earlier attempt started sending this lead and never confirmed the outcome. \
              It was not sent again. Search your inbox for the thread id; if the lead is \
              missing, contact the customer with the details below or resend it."
@@ -314,6 +337,80 @@ impl LeadEmail {
         );
         email
     }
+
+    /// An update email: the customer wrote again after the lead went out.
+    /// Only the new messages and files, contact details first given in them
+    /// marked new, the updated summary when the model made one.
+    pub(crate) fn update(input: &UpdateEmailInput<'_>) -> Self {
+        let lead = &input.lead;
+        let mut email = Self::from_input(lead);
+        email.subject = reply_subject(input);
+        email.title = format!("Update {}: the customer wrote again", input.number);
+        let count = lead.transcript.messages.len();
+        email.layout = Layout::Update(format!(
+            "The customer wrote again after the lead went out. Below {} only the {count} new \
+             message{}; the lead email has the rest of the chat.",
+            if count == 1 { "is" } else { "are" },
+            if count == 1 { "" } else { "s" },
+        ));
+        for fact in &mut email.glance {
+            fact.label = match fact.label {
+                "Phone" if input.new_contact.phone => "Phone (new)",
+                "Email" if input.new_contact.email => "Email (new)",
+                label => label,
+            };
+        }
+        if lead.summary.is_none() {
+            email.summary = "No updated AI summary (see Diagnostics).".to_owned();
+        }
+        email.diagnostics.push(Fact::new(
+            "Update",
+            format!("{} to this lead", ordinal(input.number)),
+        ));
+        email
+    }
+}
+
+/// `Re: <the lead email's subject>` (the subject as the shop received it,
+/// else the one this update's facts give), flagged like a lead when the
+/// update may be a duplicate; one line of at most [`MAX_SUBJECT_CHARS`].
+fn reply_subject(input: &UpdateEmailInput<'_>) -> String {
+    let original = input
+        .lead_subject
+        .map(single_line)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| {
+            let plain = super::input::Diagnostics::default();
+            subject(&LeadEmailInput {
+                diagnostics: &plain,
+                ..input.lead
+            })
+        });
+    let original = original
+        .strip_prefix("Re: ")
+        .map_or(original.as_str(), str::trim_start);
+    let reply = match &input.lead.diagnostics.possible_duplicate {
+        Some(_) => format!(
+            "{} Re: {original}",
+            input.lead.copy.possible_duplicate_prefix
+        ),
+        None => format!("Re: {original}"),
+    };
+    truncate_chars(&single_line(&reply), MAX_SUBJECT_CHARS)
+        .trim_end()
+        .to_owned()
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, … `11th`, `12th`, `13th`, `21st`.
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// `New chat lead: <vehicle> - <project>` (whichever exist), else
@@ -636,6 +733,17 @@ mod tests {
             &[("name", "{shop}"), ("shop", "Craig's")],
         );
         assert_eq!(out, "Hi {shop}, Craig's {unknown} {");
+    }
+
+    #[test]
+    fn ordinals_read_as_words_do() {
+        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 111].map(ordinal).into();
+        assert_eq!(
+            got,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "111th"
+            ]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The text/plain part: the section model as readable plain text. It has no
 //! quick-actions section; the tel:/mailto: targets appear next to the facts.
 
-use super::model::{Fact, LeadEmail};
+use super::model::{Fact, Layout, LeadEmail};
 
 /// Renders the model as plain text.
 pub(crate) fn render(email: &LeadEmail) -> String {
@@ -11,7 +11,7 @@ pub(crate) fn render(email: &LeadEmail) -> String {
     out.push_str(&email.shop_name);
     out.push('\n');
 
-    if let Some(notice) = &email.alert {
+    if let Some(notice) = email.layout.notice() {
         out.push('\n');
         out.push_str(notice);
         out.push('\n');
@@ -20,18 +20,45 @@ pub(crate) fn render(email: &LeadEmail) -> String {
     heading(&mut out, "At a glance");
     facts(&mut out, &email.glance);
 
-    if email.alert.is_some() {
-        heading(&mut out, "Diagnostics");
-        facts(&mut out, &email.diagnostics);
-        return out;
+    match email.layout {
+        Layout::Alert(_) => {}
+        Layout::Update(_) => {
+            files(&mut out, email, "New photos and attachments");
+            summary(&mut out, email, "Updated summary");
+            transcript(&mut out, email, "New messages");
+        }
+        Layout::Lead => {
+            if !email.attribution.is_empty() {
+                heading(&mut out, "Attribution");
+                facts(&mut out, &email.attribution);
+            }
+            files(&mut out, email, "Photos and attachments");
+            summary(&mut out, email, "Summary");
+            heading(&mut out, "Suggested next steps");
+            list(&mut out, &email.next_steps, false);
+            heading(&mut out, "Follow-up questions");
+            list(&mut out, &email.follow_up_questions, false);
+            heading(&mut out, "Call script");
+            list(&mut out, &email.call_script, true);
+
+            heading(&mut out, "Drafts");
+            // Drafts are not indented so they can be copied as they are.
+            let d = &email.drafts;
+            out.push_str(&format!(
+                "SMS:\n{}\n\nEmail subject: {}\n\nEmail body:\n{}\n",
+                d.sms, d.email_subject, d.email_body
+            ));
+            transcript(&mut out, email, "Transcript");
+        }
     }
 
-    if !email.attribution.is_empty() {
-        heading(&mut out, "Attribution");
-        facts(&mut out, &email.attribution);
-    }
+    heading(&mut out, "Diagnostics");
+    facts(&mut out, &email.diagnostics);
+    out
+}
 
-    heading(&mut out, "Photos and attachments");
+fn files(out: &mut String, email: &LeadEmail, title: &str) {
+    heading(out, title);
     if email.files.is_empty() {
         out.push_str("None shared.\n");
     }
@@ -41,27 +68,16 @@ pub(crate) fn render(email: &LeadEmail) -> String {
             file.name, file.mime_type, file.url
         ));
     }
+}
 
-    heading(&mut out, "Summary");
+fn summary(out: &mut String, email: &LeadEmail, title: &str) {
+    heading(out, title);
     out.push_str(&email.summary);
     out.push('\n');
+}
 
-    heading(&mut out, "Suggested next steps");
-    list(&mut out, &email.next_steps, false);
-    heading(&mut out, "Follow-up questions");
-    list(&mut out, &email.follow_up_questions, false);
-    heading(&mut out, "Call script");
-    list(&mut out, &email.call_script, true);
-
-    heading(&mut out, "Drafts");
-    // Drafts are not indented so they can be copied as they are.
-    let d = &email.drafts;
-    out.push_str(&format!(
-        "SMS:\n{}\n\nEmail subject: {}\n\nEmail body:\n{}\n",
-        d.sms, d.email_subject, d.email_body
-    ));
-
-    heading(&mut out, "Transcript");
+fn transcript(out: &mut String, email: &LeadEmail, title: &str) {
+    heading(out, title);
     for line in &email.transcript {
         out.push_str(&format!(
             "[{}] {}: {}\n",
@@ -70,10 +86,6 @@ pub(crate) fn render(email: &LeadEmail) -> String {
             indent_rest(&line.text, "    ")
         ));
     }
-
-    heading(&mut out, "Diagnostics");
-    facts(&mut out, &email.diagnostics);
-    out
 }
 
 fn heading(out: &mut String, title: &str) {

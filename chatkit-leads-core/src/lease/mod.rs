@@ -29,7 +29,7 @@ use std::fmt;
 
 use crate::ids::{LeaseId, ThreadId};
 use crate::ports::{LeadStore, StoreError};
-use crate::record::{CachedSummary, Expected, LeadRecord, PutOutcome, Versioned};
+use crate::record::{CachedSummary, Expected, LeadRecord, PutOutcome, Told, Versioned};
 
 /// How often a transition re-reads and re-decides after losing a
 /// compare-and-set before it gives up with [`StoreError::Unavailable`].
@@ -83,6 +83,18 @@ pub struct SentMark {
     pub message_id: String,
     /// `now + record TTL`.
     pub ttl: i64,
+    /// What the shop has been told once this email is in: its items, and
+    /// for the lead email its `Message-ID` and subject.
+    pub told: Told,
+}
+
+/// A look for news on a sent thread ([`claim_look`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    /// Current time.
+    pub now: i64,
+    /// Seconds that must pass between two looks at one thread.
+    pub interval: i64,
 }
 
 /// Failure of a send attempt.
@@ -252,6 +264,17 @@ pub async fn acquire_resend<'s, S: LeadStore + ?Sized>(
     request: &AcquireRequest,
     seen: Option<Versioned>,
 ) -> Result<Acquired<'s, S>, StoreError> {
+    take_sent(store, request, seen, rules::acquire_resend).await
+}
+
+/// Takes the lease of a `sent` thread with `rule` (a resend or an update):
+/// `Lost` with the record when the rule refuses it.
+async fn take_sent<'s, S: LeadStore + ?Sized>(
+    store: &'s S,
+    request: &AcquireRequest,
+    seen: Option<Versioned>,
+    rule: fn(&LeadRecord, &AcquireRequest) -> Option<LeadRecord>,
+) -> Result<Acquired<'s, S>, StoreError> {
     let mut current = seen;
     for _ in 0..MAX_ROUNDS {
         let Some(stored) = current else {
@@ -259,7 +282,7 @@ pub async fn acquire_resend<'s, S: LeadStore + ?Sized>(
                 "the record of a sent thread is gone".to_owned(),
             ));
         };
-        let Some(next) = rules::acquire_resend(&stored.record, request) else {
+        let Some(next) = rule(&stored.record, request) else {
             return Ok(Acquired::Lost(stored.record));
         };
         match write(
@@ -281,6 +304,83 @@ pub async fn acquire_resend<'s, S: LeadStore + ?Sized>(
         }
     }
     Err(contended())
+}
+
+/// Claims the look for news on a sent thread ([`rules::claim_look`]): one
+/// conditional write, so across every instance at most one caller per
+/// interval asks ChatKit. `seen` as for [`acquire`]. Returns whether this
+/// caller won the look.
+///
+/// # Errors
+/// [`StoreError`] when the store fails or the record is unreadable.
+pub async fn claim_look<S: LeadStore + ?Sized>(
+    store: &S,
+    thread_id: &ThreadId,
+    look: &Look,
+    seen: Option<Versioned>,
+) -> Result<bool, StoreError> {
+    let mut current = seen;
+    let mut fresh = false;
+    for _ in 0..MAX_ROUNDS {
+        let claim = current
+            .as_ref()
+            .and_then(|stored| rules::claim_look(&stored.record, look));
+        let Some(next) = claim else {
+            if fresh {
+                return Ok(false);
+            }
+            current = store.load(thread_id).await?;
+            fresh = true;
+            continue;
+        };
+        // Not `write`: two callers looking in the same second write equal
+        // records, so a refused write that reads back as this caller's is
+        // not proof that it was. A lost answer costs this interval's look.
+        match store
+            .put_or_load(&next, Expected::of(current.as_ref()))
+            .await?
+        {
+            PutOutcome::Written(_) => return Ok(true),
+            PutOutcome::Refused(now_stored) => {
+                current = now_stored.map(|stored| *stored);
+                fresh = true;
+            }
+        }
+    }
+    Err(contended())
+}
+
+/// Records what a look for news saw without telling the shop
+/// ([`rules::saw`]). Returns whether it wrote.
+///
+/// # Errors
+/// [`StoreError`] when the store fails or the record is unreadable.
+pub async fn saw<S: LeadStore + ?Sized>(
+    store: &S,
+    thread_id: &ThreadId,
+    now: i64,
+    seen: Option<&str>,
+    due_at: Option<i64>,
+) -> Result<bool, StoreError> {
+    let current = store.load(thread_id).await?;
+    change(store, thread_id, current, |current| {
+        current.and_then(|r| rules::saw(r, now, seen, due_at))
+    })
+    .await
+}
+
+/// Takes the lease of a sent thread for an update email
+/// ([`rules::acquire_update`]); `Lost` with the record when it is not
+/// `sent` any more (another caller's update or a resend holds it).
+///
+/// # Errors
+/// As [`acquire`].
+pub async fn acquire_update<'s, S: LeadStore + ?Sized>(
+    store: &'s S,
+    request: &AcquireRequest,
+    seen: Option<Versioned>,
+) -> Result<Acquired<'s, S>, StoreError> {
+    take_sent(store, request, seen, rules::acquire_update).await
 }
 
 /// A won lease: the record as this holder last wrote it, and the marks only

@@ -8,9 +8,11 @@
 //! `tests/lease_properties.rs` hold them to their invariants: never two live
 //! holders, a `sent` record never changes again.
 
-use super::{AcquireRequest, ErrorMark, SentMark, Watch};
+use super::{AcquireRequest, ErrorMark, Look, SentMark, Watch};
 use crate::ids::LeaseId;
-use crate::record::{CachedSummary, ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS};
+use crate::record::{
+    CachedSummary, ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS, Told,
+};
 use crate::text::truncate_chars;
 
 /// Why a record cannot be leased at some moment.
@@ -87,6 +89,7 @@ pub fn acquire(existing: Option<&LeadRecord>, req: &AcquireRequest) -> Option<Le
             delivery_started_at: None,
             due_at: Some(req.lock_expires_at),
             summary_cache: None,
+            told: Told::default(),
             extra: ExtraFields::default(),
         }),
     }
@@ -109,6 +112,76 @@ pub fn acquire_resend(existing: &LeadRecord, req: &AcquireRequest) -> Option<Lea
         delivery_started_at: None,
         due_at: Some(req.lock_expires_at),
         ..existing.clone()
+    })
+}
+
+/// The record after a caller takes the lease of a sent thread to send an
+/// update email (new customer messages since the shop was last told):
+/// `sending` under a fresh lease, attempts counted, the delivery checkpoint
+/// cleared (every earlier delivery is known to have happened). `None`
+/// unless the record is `sent`. Should the holder die, the lease expires
+/// like any other, and the next acquire — which finds `sent_at` set —
+/// sends the update, flagged when its delivery may have started.
+pub fn acquire_update(existing: &LeadRecord, req: &AcquireRequest) -> Option<LeadRecord> {
+    (existing.status == LeadStatus::Sent).then(|| LeadRecord {
+        status: LeadStatus::Sending,
+        lease_id: Some(req.lease_id.clone()),
+        lock_expires_at: req.lock_expires_at,
+        updated_at: req.now,
+        attempts: existing.attempts.saturating_add(1),
+        last_reason: Some(req.reason.clone()),
+        ttl: req.ttl,
+        delivery_started_at: None,
+        due_at: Some(req.lock_expires_at),
+        ..existing.clone()
+    })
+}
+
+/// The record after a caller claims the look for news on a sent thread at
+/// `look.now`: `told.checked_at` set, nothing due any more. `None` — the
+/// caller answers from the store alone — unless the record is `sent` and
+/// the last look is at least `look.interval` seconds old.
+pub fn claim_look(rec: &LeadRecord, look: &Look) -> Option<LeadRecord> {
+    let due = rec
+        .told
+        .checked_at
+        .is_none_or(|at| look.now.saturating_sub(at) >= look.interval);
+    (rec.status == LeadStatus::Sent && due).then(|| LeadRecord {
+        updated_at: look.now,
+        due_at: None,
+        told: Told {
+            checked_at: Some(look.now),
+            ..rec.told.clone()
+        },
+        ..rec.clone()
+    })
+}
+
+/// The record after a look found news with nothing for the shop yet: the
+/// newest item it saw is remembered (`seen`, so the next look does not
+/// fetch the thread again for the same items) and the thread is due at
+/// `due_at` when the chat was still active. `None` when the record is not
+/// `sent` (an update is under way) or nothing would change.
+pub fn saw(
+    rec: &LeadRecord,
+    now: i64,
+    seen: Option<&str>,
+    due_at: Option<i64>,
+) -> Option<LeadRecord> {
+    let seen_item = seen
+        .map(str::to_owned)
+        .or_else(|| rec.told.seen_item.clone());
+    let next = LeadRecord {
+        due_at: due_at.or(rec.due_at),
+        told: Told {
+            seen_item,
+            ..rec.told.clone()
+        },
+        ..rec.clone()
+    };
+    (rec.status == LeadStatus::Sent && next != *rec).then_some(LeadRecord {
+        updated_at: now,
+        ..next
     })
 }
 
@@ -140,6 +213,7 @@ pub fn watch(existing: Option<&LeadRecord>, watch: &Watch) -> Option<LeadRecord>
             delivery_started_at: None,
             due_at: Some(watch.due_at),
             summary_cache: None,
+            told: Told::default(),
             extra: ExtraFields::default(),
         }),
         Some(rec) if rec.status == LeadStatus::Sent => None,
@@ -186,11 +260,15 @@ pub fn checkpoint(
     })
 }
 
-/// Marks the record sent (final), if `lease_id` still holds it.
+/// Marks the record sent, if `lease_id` still holds it: the lead email or
+/// an update went out, and `mark.told` is what the shop has been told now.
+/// `sent_at` stays the time of the first email; `message_id` becomes the
+/// provider's id of this one.
 pub fn mark_sent(rec: &LeadRecord, lease_id: &LeaseId, mark: &SentMark) -> Option<LeadRecord> {
     holds(rec, lease_id).then(|| LeadRecord {
         status: LeadStatus::Sent,
-        sent_at: Some(mark.now),
+        sent_at: Some(rec.sent_at.unwrap_or(mark.now)),
+        told: mark.told.clone(),
         message_id: Some(mark.message_id.clone()),
         lock_expires_at: mark.now,
         updated_at: mark.now,

@@ -59,6 +59,17 @@ impl ScriptedChatKit {
         lock(&self.threads).insert(thread.id.clone(), (thread, items));
     }
 
+    /// Appends items to a thread (the chat goes on); `false` when there
+    /// is no such thread.
+    pub fn push_items(&self, thread_id: &ThreadId, items: Vec<ThreadItem>) -> bool {
+        let mut threads = lock(&self.threads);
+        let Some((_, existing)) = threads.get_mut(thread_id) else {
+            return false;
+        };
+        existing.extend(items);
+        true
+    }
+
     /// Makes every call fail with `error` (`None` to stop).
     pub fn fail_with(&self, error: Option<ChatKitError>) {
         *lock(&self.failure) = error;

@@ -29,11 +29,11 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::ids::{LeaseId, ThreadId, UserId};
-use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, SentMark};
+use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, Look, SentMark};
 use crate::ports::{LeadStore, SeenUser};
 use crate::record::{
     CachedSummary, Expected, ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS, PutOutcome,
-    Version, Versioned,
+    Told, Version, Versioned,
 };
 use crate::summary::LeadSummary;
 
@@ -73,6 +73,8 @@ pub async fn run_all<S: LeadStore + 'static>(store: Arc<S>) {
     unknown_fields_survive_every_transition(s).await;
     a_write_that_already_landed_counts_as_done(s).await;
     every_field_round_trips_like_the_reference(s).await;
+    an_update_takes_the_lease_of_a_sent_thread(s).await;
+    one_look_per_interval_and_one_update_holder(Arc::clone(&store), 64, 5).await;
     concurrent_acquires(store, 64, 20).await;
 }
 
@@ -175,6 +177,22 @@ fn sent_mark(now: i64) -> SentMark {
         now,
         message_id: format!("msg-{now}"),
         ttl: now + TTL,
+        told: told(now),
+    }
+}
+
+/// What a lead email sent at `now` told the shop, every field set, with
+/// text that needs escaping in the subject.
+fn told(now: i64) -> Told {
+    Told {
+        items: 7,
+        last_item: Some("cthi_7".to_owned()),
+        seen_item: Some("cthi_9".to_owned()),
+        checked_at: Some(now),
+        message_id: Some(format!("{now}.lead@leads.example")),
+        subject: Some("New chat lead: «Ünïcode» 'seats' \"quoted\" %s $1".to_owned()),
+        updates: 2,
+        updated_at: Some(now - 1),
     }
 }
 
@@ -368,6 +386,10 @@ pub async fn every_field_and_unknown_field_round_trips<S: LeadStore + ?Sized>(st
                 ..LeadSummary::default()
             },
         }),
+        told: Told {
+            items: u32::MAX,
+            ..told(T0 + 6)
+        },
         extra: future_fields(),
     };
     assert!(
@@ -389,6 +411,7 @@ pub async fn every_field_and_unknown_field_round_trips<S: LeadStore + ?Sized>(st
         delivery_started_at: None,
         due_at: None,
         summary_cache: None,
+        told: Told::default(),
         extra: ExtraFields::default(),
         attempts: 0,
         ..full
@@ -1089,6 +1112,7 @@ pub async fn every_field_round_trips_like_the_reference<S: LeadStore + ?Sized>(
         now: T0 + 205,
         message_id: "<0f9e@leads.example> 'quoted' \"id\"".to_owned(),
         ttl: i64::MAX,
+        told: told(T0 + 205),
     };
     replay(&reference, &first, &second, &error, &sent).await;
     replay(store, &first, &second, &error, &sent).await;
@@ -1144,6 +1168,158 @@ async fn replay<S: LeadStore + ?Sized>(
         ok(case, "mark_sent", lease.mark_sent(sent).await),
         "{case}: mark_sent"
     );
+}
+
+// ----------------------------------------------------------- update emails
+
+/// A sent thread: one look for news per interval, then the update lease —
+/// held by one caller, marked sent with what the shop has been told now,
+/// the first email's `sent_at` kept — and sent again after it.
+pub async fn an_update_takes_the_lease_of_a_sent_thread<S: LeadStore + ?Sized>(store: &S) {
+    let case = "update_lease";
+    let thread = fresh_thread(case);
+    let mut first = must_win(store, &thread, T0).await;
+    assert!(
+        ok(case, "mark_sent", first.mark_sent(&sent_mark(T0 + 3)).await),
+        "{case}: lead sent"
+    );
+    let thread_ref = &thread;
+    let claim = |now| async move {
+        let look = Look { now, interval: 60 };
+        let stored = store.load(thread_ref).await.expect("load");
+        ok(
+            case,
+            "claim_look",
+            lease::claim_look(store, thread_ref, &look, stored).await,
+        )
+    };
+    // The lead's own mark counts as a look at T0 + 3.
+    assert!(!claim(T0 + 30).await, "{case}: a look within the interval");
+    assert!(claim(T0 + 63).await, "{case}: a look after the interval");
+    assert!(!claim(T0 + 64).await, "{case}: one look per interval");
+    let rec = read(store, &thread, case).await;
+    assert_eq!(
+        rec.told.checked_at,
+        Some(T0 + 63),
+        "{case}: the look is kept"
+    );
+
+    let req = acquire_request(&thread, T0 + 70);
+    let stored = store.load(&thread).await.expect("load");
+    let mut update = match lease::acquire_update(store, &req, stored).await {
+        Ok(Acquired::Won(lease)) => lease,
+        other => panic!("{case}: the update lease: {other:?}"),
+    };
+    assert_eq!(
+        update.record().status,
+        LeadStatus::Sending,
+        "{case}: leased"
+    );
+    let stored = store.load(&thread).await.expect("load");
+    assert!(
+        matches!(
+            lease::acquire_update(store, &acquire_request(&thread, T0 + 71), stored).await,
+            Ok(Acquired::Lost(_))
+        ),
+        "{case}: one update holder"
+    );
+    must_lose(store, &thread, T0 + 72, case).await;
+    assert!(
+        ok(case, "checkpoint", update.checkpoint(T0 + 74, None).await),
+        "{case}: checkpoint"
+    );
+    let told = Told {
+        items: 9,
+        last_item: Some("cthi_9".to_owned()),
+        updates: 1,
+        updated_at: Some(T0 + 75),
+        ..told(T0 + 3)
+    };
+    let mark = SentMark {
+        told: told.clone(),
+        ..sent_mark(T0 + 75)
+    };
+    assert!(
+        ok(case, "mark_sent", update.mark_sent(&mark).await),
+        "{case}: update sent"
+    );
+    let rec = read(store, &thread, case).await;
+    assert_eq!(
+        (rec.status, rec.sent_at, rec.told),
+        (LeadStatus::Sent, Some(T0 + 3), told),
+        "{case}: sent, first sent_at kept, told advanced"
+    );
+    assert_eq!(rec.attempts, 2, "{case}: the update counted an attempt");
+    let stored = store.load(&thread).await.expect("load");
+    assert!(
+        matches!(
+            lease::acquire_update(store, &acquire_request(&thread, T0 + 80), stored).await,
+            Ok(Acquired::Won(_))
+        ),
+        "{case}: the next update may take it again"
+    );
+}
+
+/// `contenders` simultaneous looks at a sent thread, then as many
+/// simultaneous update acquires, `rounds` times: exactly one look and one
+/// acquire win each round.
+pub async fn one_look_per_interval_and_one_update_holder<S: LeadStore + 'static>(
+    store: Arc<S>,
+    contenders: usize,
+    rounds: usize,
+) {
+    let case = "concurrent_updates";
+    for round in 0..rounds {
+        let thread = fresh_thread(case);
+        let mut lead = must_win(store.as_ref(), &thread, T0).await;
+        assert!(
+            ok(case, "mark_sent", lead.mark_sent(&sent_mark(T0 + 3)).await),
+            "{case}: lead sent"
+        );
+        let barrier = Arc::new(tokio::sync::Barrier::new(contenders));
+        let looks = (0..contenders).map(|_| {
+            let (store, thread, barrier) =
+                (Arc::clone(&store), thread.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                let look = Look {
+                    now: T0 + 100,
+                    interval: 60,
+                };
+                barrier.wait().await;
+                lease::claim_look(store.as_ref(), &thread, &look, None).await
+            })
+        });
+        let mut won = 0;
+        for task in looks.collect::<Vec<_>>() {
+            let claimed = task.await.unwrap_or_else(|e| panic!("{case}: task: {e}"));
+            won += usize::from(ok(case, "claim_look", claimed));
+        }
+        assert_eq!(
+            won, 1,
+            "{case} round {round}: exactly one look of {contenders}"
+        );
+
+        let acquires = (0..contenders).map(|_| {
+            let (store, thread, barrier) =
+                (Arc::clone(&store), thread.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                let req = acquire_request(&thread, T0 + 110);
+                barrier.wait().await;
+                let seen = store.load(&thread).await?;
+                let won = lease::acquire_update(store.as_ref(), &req, seen).await?;
+                Ok::<_, crate::StoreError>(matches!(won, Acquired::Won(_)))
+            })
+        });
+        let mut won = 0;
+        for task in acquires.collect::<Vec<_>>() {
+            let result = task.await.unwrap_or_else(|e| panic!("{case}: task: {e}"));
+            won += usize::from(result.unwrap_or_else(|e| panic!("{case}: acquire_update: {e}")));
+        }
+        assert_eq!(
+            won, 1,
+            "{case} round {round}: exactly one update holder of {contenders}"
+        );
+    }
 }
 
 /// For a store that cannot succeed (no table, unreachable, a value it

@@ -10,7 +10,7 @@ use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
 use chatkit_leads_core::session::{SessionSettings, WorkflowId};
 use chatkit_leads_core::{
     ChatKitClient, EmailAddress, Envelope, LeadConfig, LeadStore, LeadWorkflow, Mailer,
-    NoSummarizer, Ports, ShopProfile, Summarizer, SystemClock,
+    NoSummarizer, Ports, ShopProfile, Summarizer, SystemClock, UpdatePolicy,
 };
 use chatkit_leads_openai::{ApiKey, OpenAiClient, OpenAiConfig};
 use tracing::{info, warn};
@@ -77,6 +77,7 @@ impl App {
         config.quiet_period = Some(Duration::from_secs(settings.leads_quiet_period_seconds))
             .filter(|quiet| !quiet.is_zero());
         config.recheck_after = Duration::from_secs(settings.leads_sweep_recheck_seconds);
+        config.updates = UpdatePolicy::checking_every(settings.leads_update_check_seconds);
         let ports = Ports {
             chatkit,
             store,

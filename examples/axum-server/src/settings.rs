@@ -92,6 +92,13 @@ pub struct Settings {
     #[arg(long, env = "LEADS_ERROR_COOLDOWN_SECONDS", default_value_t = 60)]
     pub leads_error_cooldown_seconds: u64,
 
+    /// A trigger on a thread whose lead went out looks for new customer
+    /// messages at most this often (seconds, per thread, across instances)
+    /// and sends them as one update email threaded under the lead; 0 turns
+    /// update emails off.
+    #[arg(long, env = "LEADS_UPDATE_CHECK_SECONDS", default_value_t = 60)]
+    pub leads_update_check_seconds: u64,
+
     /// Answer `not_idle` (and send later) while the chat's newest item is
     /// younger than this many seconds; 0 sends at once (the default).
     #[arg(long, env = "LEADS_QUIET_PERIOD_SECONDS", default_value_t = 0)]

@@ -52,7 +52,7 @@ use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
 use chatkit_leads_core::session::{SessionSettings, WorkflowId};
 use chatkit_leads_core::sweep::{SweepSettings, SweepSummary};
 use chatkit_leads_core::{
-    Envelope, LeadConfig, LeadError, LeadWorkflow, Ports, ShopProfile, SystemClock,
+    Envelope, LeadConfig, LeadError, LeadWorkflow, Ports, ShopProfile, SystemClock, UpdatePolicy,
 };
 use chatkit_leads_dynamodb::DynamoStore;
 use chatkit_leads_openai::{ApiKey, OpenAiClient, OpenAiConfig};
@@ -132,6 +132,7 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
     config.quiet_period =
         Some(Duration::from_secs(settings.leads_quiet_period_seconds)).filter(|q| !q.is_zero());
     config.recheck_after = Duration::from_secs(settings.leads_sweep_recheck_seconds);
+    config.updates = UpdatePolicy::checking_every(settings.leads_update_check_seconds);
 
     let ports = Ports {
         chatkit: Arc::clone(&openai),

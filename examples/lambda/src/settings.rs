@@ -88,6 +88,8 @@ pub struct Settings {
     pub leads_quiet_period_seconds: u64,
     /// `LEADS_SWEEP_RECHECK_SECONDS` (600).
     pub leads_sweep_recheck_seconds: u64,
+    /// `LEADS_UPDATE_CHECK_SECONDS` (60; 0 turns update emails off).
+    pub leads_update_check_seconds: u64,
     /// `LEADS_RATE_PER_ADDRESS` (60) and `LEADS_RATE_PER_USER` (20):
     /// requests a minute per client (the request context's source IP) and
     /// per user on each endpoint, 0 for no limit. Each warm execution
@@ -180,6 +182,7 @@ impl Settings {
             problems.seconds(&get, "LEADS_ERROR_COOLDOWN_SECONDS", 60);
         let leads_quiet_period_seconds = problems.whole(&get, "LEADS_QUIET_PERIOD_SECONDS", 0);
         let leads_sweep_recheck_seconds = problems.whole(&get, "LEADS_SWEEP_RECHECK_SECONDS", 600);
+        let leads_update_check_seconds = problems.whole(&get, "LEADS_UPDATE_CHECK_SECONDS", 60);
         let sweep_quiet = problems.whole(&get, "LEADS_SWEEP_QUIET_SECONDS", 600);
         let sweep_horizon = problems.whole(&get, "LEADS_SWEEP_HORIZON_HOURS", 168);
         let sweep_budget = problems.whole(&get, "LEADS_SWEEP_BUDGET_SECONDS", 10);
@@ -232,6 +235,10 @@ impl Settings {
             leads_sweep_recheck_seconds: present(
                 leads_sweep_recheck_seconds,
                 "LEADS_SWEEP_RECHECK_SECONDS",
+            )?,
+            leads_update_check_seconds: present(
+                leads_update_check_seconds,
+                "LEADS_UPDATE_CHECK_SECONDS",
             )?,
             rate_limits: RateLimits {
                 per_address: NonZeroU32::new(present(per_address, "LEADS_RATE_PER_ADDRESS")?),
