@@ -18,6 +18,10 @@
 //!    contact details are looked at less and less often, and threads older
 //!    than the horizon stop being due.
 //!
+//! A listed thread whose lead went out is made due too (when update emails
+//! are on), so a customer who came back and wrote again without a trigger
+//! reaching the server still gets the shop an update email.
+//!
 //! Several instances may sweep at once: they may list a user or look at a
 //! thread twice, but the lease lets exactly one of them send.
 
@@ -33,6 +37,7 @@ use crate::inspect::Verdict;
 use crate::lease;
 use crate::outcome::LeadError;
 use crate::ports::{ChatKitClient, Clock, LeadStore, Mailer, SeenUser, Summarizer};
+use crate::record::LeadStatus;
 use crate::request::{LeadRequest, TriggerReason};
 use crate::telemetry;
 use crate::workflow::LeadWorkflow;
@@ -298,8 +303,14 @@ where
                     reached_horizon = true;
                     break;
                 }
-                let known = self.ports().store.load(&thread.id).await?.is_some();
-                if known {
+                if let Some(stored) = self.ports().store.load(&thread.id).await? {
+                    // A user back for another session may have written in
+                    // a thread whose lead went out: make it due, and the
+                    // run below looks for news (one small call).
+                    let sent = stored.record.status == LeadStatus::Sent;
+                    if sent && self.config().updates.enabled && !dry_run {
+                        lease::saw(&self.ports().store, &thread.id, now, None, Some(now)).await?;
+                    }
                     continue;
                 }
                 report.threads_found += 1;

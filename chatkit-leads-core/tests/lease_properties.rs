@@ -8,8 +8,10 @@
 //!    writes — the races a database sees, replayable from a seed.
 //!
 //! The invariants, in both: no acquire wins while another caller's lease
-//! is live; a `sent` record never changes again; a thread is marked sent at
-//! most once.
+//! is live; a thread's first email is marked sent at most once. In the
+//! rules, with update emails as well: a `sent` record changes only by a
+//! look for news (at most one per interval) or an update lease, which is
+//! held like any other; `sent_at` never changes once set.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -103,6 +105,17 @@ impl Ledger {
         self.live[caller] = Some((lease_id, record.lock_expires_at));
     }
 
+    /// An update lease: the thread must be sent, and no other lease live.
+    fn won_update(&mut self, caller: usize, record: &LeadRecord, now: i64) {
+        assert!(
+            self.sent.is_some(),
+            "caller {caller} took an update lease before any send"
+        );
+        let first = self.sent.take();
+        self.won(caller, record, now);
+        self.sent = first;
+    }
+
     fn ended(&mut self, caller: usize) {
         self.live[caller] = None;
     }
@@ -118,14 +131,12 @@ impl Ledger {
 
     /// The stored record agrees with what callers were told.
     fn check_final(&self, record: Option<&LeadRecord>) {
-        if let Some(message_id) = &self.sent {
+        if self.sent.is_some() {
             let record = record.expect("a sent thread keeps its record");
-            assert_eq!(
-                record.status,
-                LeadStatus::Sent,
-                "a sent record never changes back"
+            assert!(
+                record.sent_at.is_some(),
+                "a sent record stays known as sent, updates or not"
             );
-            assert_eq!(record.message_id.as_deref(), Some(message_id.as_str()));
         }
     }
 }
@@ -142,6 +153,10 @@ enum Step {
     /// A trigger that found nothing to send: due again after this long.
     Watch(i64),
     Wait(i64),
+    /// A trigger on a sent thread claims the look for news.
+    Look,
+    /// A caller takes the lease of a sent thread for an update email.
+    Update(usize),
 }
 
 fn step(callers: usize) -> impl Strategy<Value = Step> {
@@ -153,6 +168,8 @@ fn step(callers: usize) -> impl Strategy<Value = Step> {
         1 => (0..callers).prop_map(Step::Release),
         1 => (0i64..900).prop_map(Step::Watch),
         2 => (0i64..200).prop_map(Step::Wait),
+        1 => Just(Step::Look),
+        2 => (0..callers).prop_map(Step::Update),
     ]
 }
 
@@ -175,8 +192,11 @@ proptest! {
                 Step::Acquire(c) => {
                     leases[c] = LeaseId::random();
                     let next = rules::acquire(record.as_ref(), &acquire_request(&leases[c], now));
-                    if let Some(won) = &next {
-                        ledger.won(c, won, now);
+                    match (&next, before.as_ref().is_some_and(|b| b.sent_at.is_some())) {
+                        // An update whose attempt failed or whose holder died.
+                        (Some(won), true) => ledger.won_update(c, won, now),
+                        (Some(won), false) => ledger.won(c, won, now),
+                        (None, _) => {}
                     }
                     next
                 }
@@ -184,8 +204,30 @@ proptest! {
                 Step::Sent(c) => {
                     let mark = sent_mark(now, c);
                     let next = record.as_ref().and_then(|r| rules::mark_sent(r, &leases[c], &mark));
-                    if next.is_some() {
-                        ledger.marked_sent(c, &mark.message_id);
+                    match (&next, before.as_ref().and_then(|b| b.sent_at)) {
+                        (Some(_), None) => ledger.marked_sent(c, &mark.message_id),
+                        (Some(next), Some(first)) => {
+                            prop_assert_eq!(next.sent_at, Some(first), "an update keeps the first sent_at");
+                            ledger.ended(c);
+                        }
+                        (None, _) => {}
+                    }
+                    next
+                }
+                Step::Look => {
+                    let next = record.as_ref().and_then(|r| rules::claim_look(r, &lease::Look { now, interval: 60 }));
+                    if let (Some(next), Some(before)) = (&next, &before) {
+                        prop_assert_eq!(before.status, LeadStatus::Sent, "only a sent thread is looked at");
+                        prop_assert_eq!(next.told.checked_at, Some(now));
+                        prop_assert!(before.told.checked_at.is_none_or(|at| now - at >= 60), "one look per interval");
+                    }
+                    next
+                }
+                Step::Update(c) => {
+                    leases[c] = LeaseId::random();
+                    let next = record.as_ref().and_then(|r| rules::acquire_update(r, &acquire_request(&leases[c], now)));
+                    if let Some(won) = &next {
+                        ledger.won_update(c, won, now);
                     }
                     next
                 }
@@ -226,7 +268,15 @@ proptest! {
             };
             if let Some(next) = next {
                 if let Some(before) = &before {
-                    prop_assert_ne!(before.status, LeadStatus::Sent, "a sent record changed");
+                    if before.status == LeadStatus::Sent {
+                        prop_assert!(
+                            matches!(step, Step::Look | Step::Update(_)),
+                            "a sent record changed by {:?}", step
+                        );
+                    }
+                    if before.sent_at.is_some() {
+                        prop_assert_eq!(next.sent_at, before.sent_at, "sent_at never changes once set");
+                    }
                     prop_assert_eq!(next.created_at, before.created_at);
                     prop_assert!(next.attempts >= before.attempts);
                 }

@@ -427,3 +427,67 @@ async fn a_spent_budget_leaves_the_due_threads_for_the_next_sweep() {
     );
     assert_eq!(h.mailer.sent_count(), 2);
 }
+
+#[tokio::test]
+async fn a_customer_who_writes_again_without_a_trigger_gets_the_shop_an_update_by_the_sweep() {
+    let h = ok_harness();
+    let visitor = user(9);
+    chat_like(&h, TRUCK, "cthr_came_back", &visitor, NOW - 30);
+    let trigger = LeadRequest::new(thread("cthr_came_back"), TriggerReason::Idle);
+    assert!(matches!(
+        h.workflow.process(&trigger).await.expect("outcome"),
+        LeadOutcome::Sent { .. }
+    ));
+
+    // The visitor comes back the next day, writes again and leaves; the page
+    // never reaches /lead.
+    h.clock.advance(Duration::from_secs(24 * 3600));
+    h.workflow.note_session(&visitor).await.expect("session");
+    let later = NOW + 24 * 3600 + 5;
+    let new_message: ThreadItem = serde_json::from_value(serde_json::json!({
+        "id": "cthi_came_back_1",
+        "object": "chatkit.thread_item",
+        "thread_id": "cthr_came_back",
+        "type": "chatkit.user_message",
+        "created_at": later,
+        "content": [{"type": "input_text", "text": "Can you also fix the back seat?"}],
+        "attachments": [],
+    }))
+    .expect("item");
+    assert!(
+        h.chatkit
+            .push_items(&thread("cthr_came_back"), vec![new_message])
+    );
+    h.clock.advance(Duration::from_secs(QUIET));
+
+    let early = sweep(&h).await;
+    assert_eq!(early.users_listed, 1);
+    assert!(
+        matches!(
+            early.leads.as_slice(),
+            [lead] if matches!(lead.verdict, Verdict::Answer(LeadOutcome::NotIdle { retry_after: 5 }))
+        ),
+        "the new message is younger than the quiet period: {early:?}"
+    );
+    assert_eq!(h.mailer.sent_count(), 1);
+
+    // Still due: the next sweep after the check interval sends it.
+    h.clock.advance(Duration::from_secs(61));
+    let report = sweep(&h).await;
+    assert!(
+        report.leads.iter().any(|lead| matches!(
+            &lead.verdict,
+            Verdict::Answer(LeadOutcome::UpdateSent { update: 1, .. })
+        )),
+        "{report:?}"
+    );
+    let sent = h.mailer.sent();
+    assert_eq!(sent.len(), 2, "the lead and one update");
+    assert!(sent[1].subject.starts_with("Re: "));
+    assert!(sent[1].html.contains("also fix the back seat"));
+
+    h.clock.advance(Duration::from_secs(QUIET));
+    let again = sweep(&h).await;
+    assert_eq!(again.leads.len(), 0, "nothing due any more: {again:?}");
+    assert_eq!(h.mailer.sent_count(), 2);
+}
