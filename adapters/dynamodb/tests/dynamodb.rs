@@ -87,13 +87,14 @@ async fn put_raw(store: &DynamoStore, item: Item) {
         .expect("put item");
 }
 
-/// Attribute name → `"S"` or `"N"` (anything else is a test failure).
+/// Attribute name → `"S"`, `"N"` or `"M"` (anything else is a test failure).
 fn kinds(item: &Item) -> HashMap<&str, &'static str> {
     item.iter()
         .map(|(name, value)| {
             let kind = match value {
                 AttributeValue::S(_) => "S",
                 AttributeValue::N(_) => "N",
+                AttributeValue::M(_) => "M",
                 other => panic!("attribute {name} has an unexpected type: {other:?}"),
             };
             (name.as_str(), kind)
@@ -149,12 +150,26 @@ async fn items_keep_the_seed_names_and_types_plus_a_version() {
         ("last_reason", "S"),
         ("ttl", "N"),
         ("delivery_started_at", "N"),
+        ("told", "M"),
         ("version", "N"),
     ]);
     assert_eq!(
         kinds(&item),
         expected,
         "last_error was cleared by the send: no attribute"
+    );
+    let AttributeValue::M(told) = &item["told"] else {
+        panic!("told is a map");
+    };
+    let told_kinds = kinds(told);
+    assert_eq!(
+        (
+            told_kinds["items"],
+            told_kinds["checked_at"],
+            told_kinds["message_id"]
+        ),
+        ("N", "N", "S"),
+        "what the shop was told: numbers as numbers"
     );
     let record = store.get(&thread).await.expect("get").expect("record");
     assert_eq!(item["thread_id"], s(thread.as_str()));

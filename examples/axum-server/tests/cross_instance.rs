@@ -336,6 +336,7 @@ async fn three_instances_send_exactly_one_email_per_thread(backend: Backend, nam
     let long_lease = [
         ("LEADS_LEASE_SECONDS", "60"),
         ("LEADS_SUMMARY_TIMEOUT_SECONDS", "30"),
+        ("LEADS_UPDATE_CHECK_SECONDS", "1"),
     ];
     let cluster = Cluster::start_with(backend, 3, &long_lease).await;
     let started = Instant::now();
@@ -372,6 +373,49 @@ async fn three_instances_send_exactly_one_email_per_thread(backend: Backend, nam
         emails.values().map(Vec::len).sum::<usize>(),
         wall.as_millis()
     );
+
+    // Every customer writes again; the same burst sends one update each.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    for (n, thread) in cluster.threads.iter().enumerate() {
+        let message = json!({
+            "id": format!("cthi_again_{n}"),
+            "object": "chatkit.thread_item",
+            "type": "chatkit.user_message",
+            "created_at": now,
+            "content": [{"type": "input_text", "text": "Also the back seat, please."}],
+            "attachments": [],
+        });
+        assert!(cluster.fake.append_items(thread, vec![message]));
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut again: BTreeMap<String, usize> = BTreeMap::new();
+    for result in cluster.burst("idle").await {
+        let (status, body) = result.expect("every call answered");
+        assert_eq!(status, 200, "{body}");
+        *again
+            .entry(body["reason"].as_str().unwrap_or("?").to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        again.get("update_sent"),
+        Some(&THREADS),
+        "one update per thread: {again:?}"
+    );
+    let emails = cluster.emails();
+    assert!(
+        emails.values().all(|e| e == &[false, false]),
+        "the lead and one update per thread, none flagged: {emails:?}"
+    );
+    let updates = cluster
+        .smtp
+        .messages()
+        .iter()
+        .filter(|mail| mail.raw.contains("In-Reply-To:"))
+        .count();
+    assert_eq!(updates, THREADS, "every update replies to its lead");
     cluster.backend.cleanup().await;
 }
 

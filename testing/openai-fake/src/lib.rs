@@ -195,6 +195,13 @@ impl FakeOpenAi {
         self.state.add_thread(fixture, id, user, newest_at)
     }
 
+    /// Appends `items` (thread items in the official JSON shape; their
+    /// `thread_id` is set to `id`) to thread `id`: the chat goes on after a
+    /// lead was sent. False when there is no such thread.
+    pub fn append_items(&self, id: &str, items: Vec<serde_json::Value>) -> bool {
+        self.state.append_items(id, items)
+    }
+
     /// Stops accepting, closes open connections and waits for the server task.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -81,6 +81,18 @@ impl State {
         true
     }
 
+    pub(crate) fn append_items(&self, id: &str, items: Vec<serde_json::Value>) -> bool {
+        let mut threads = write(&self.threads);
+        let Some(thread) = threads.get_mut(id) else {
+            return false;
+        };
+        thread.items.extend(items.into_iter().map(|mut item| {
+            item["thread_id"] = serde_json::json!(id);
+            item
+        }));
+        true
+    }
+
     /// Removes and returns the first queued fault whose prefix matches `path`.
     fn take_fault(&self, path: &str) -> Option<Fault> {
         let mut faults = lock(&self.faults);
