@@ -17,6 +17,8 @@ use crate::ports::{ChatKitClient, Clock, LeadStore, Mailer, Summarizer};
 use crate::record::{LeadRecord, LeadStatus};
 use crate::request::{LeadRequest, TriggerReason};
 use crate::telemetry;
+use crate::transcript::Transcript;
+use crate::updates::first_new_item;
 use crate::workflow::{LeadWorkflow, SummaryResult, blocked_outcome};
 
 /// What ChatKit holds for a thread, without its text.
@@ -50,6 +52,14 @@ pub enum Verdict {
         /// The attempt it would be (1 for the first).
         attempt: u32,
         /// An earlier attempt may have delivered: the email would be flagged.
+        possible_duplicate: bool,
+    },
+    /// The lead went out and the customer wrote again since: the next look
+    /// for news sends an update email.
+    WouldUpdate {
+        /// Customer messages the shop has not been told about.
+        new_messages: usize,
+        /// An earlier attempt at this update may have delivered it.
         possible_duplicate: bool,
     },
     /// It would fail with this error.
@@ -89,6 +99,19 @@ impl fmt::Display for Verdict {
                 f,
                 "send: a trigger now sends the lead (attempt {attempt}), flagged as a possible \
                  duplicate: an earlier attempt started delivery and never recorded the outcome"
+            ),
+            Self::WouldUpdate {
+                new_messages,
+                possible_duplicate,
+            } => write!(
+                f,
+                "update: {new_messages} new customer message(s) since the shop was last told; \
+                 the next look for news sends them as an update email{}",
+                if *possible_duplicate {
+                    ", flagged as a possible duplicate"
+                } else {
+                    ""
+                }
             ),
             Self::Fails(err) => write!(f, "a trigger fails: {err}"),
         }
@@ -167,20 +190,49 @@ where
             .as_ref()
             .and_then(|r| lease::rules::blocker(r, now))
             .map(blocked_outcome);
-        let verdict = match (blocked, self.assess(transcript, now, quiet)) {
-            (Some(outcome), _) | (None, Err(outcome)) => Verdict::Answer(outcome),
-            (None, Ok(_)) => Verdict::WouldSend {
-                attempt: record.as_ref().map_or(0, |r| r.attempts).saturating_add(1),
-                possible_duplicate: record
-                    .as_ref()
-                    .is_some_and(|r| r.delivery_started_at.is_some()),
-            },
+        let news = record
+            .as_ref()
+            .filter(|r| r.sent_at.is_some() && self.config().updates.enabled)
+            .map(|r| {
+                let start = first_new_item(&fetched.items, r);
+                let news = Transcript::from_items(&fetched.items[start..]);
+                (news.customer_messages().count(), r)
+            });
+        let verdict = match (blocked, news, self.assess(transcript, now, quiet)) {
+            (Some(LeadOutcome::AlreadySent { .. }) | None, Some((new_messages, r)), _)
+                if new_messages > 0 =>
+            {
+                Verdict::WouldUpdate {
+                    new_messages,
+                    possible_duplicate: r.status != LeadStatus::Sent
+                        && r.delivery_started_at.is_some(),
+                }
+            }
+            (None, Some((_, r)), _) => {
+                Verdict::Answer(LeadOutcome::AlreadySent { sent_at: r.sent_at })
+            }
+            (blocked, _, assessed) => Self::first_send_verdict(blocked, assessed, record.as_ref()),
         };
         Ok(Explanation {
             record,
             thread: Some(facts),
             verdict,
         })
+    }
+
+    /// What a trigger would do with a thread not sent yet.
+    fn first_send_verdict(
+        blocked: Option<LeadOutcome>,
+        assessed: Result<Contact, LeadOutcome>,
+        record: Option<&LeadRecord>,
+    ) -> Verdict {
+        match (blocked, assessed) {
+            (Some(outcome), _) | (None, Err(outcome)) => Verdict::Answer(outcome),
+            (None, Ok(_)) => Verdict::WouldSend {
+                attempt: record.map_or(0, |r| r.attempts).saturating_add(1),
+                possible_duplicate: record.is_some_and(|r| r.delivery_started_at.is_some()),
+            },
+        }
     }
 
     /// The lead email for `thread_id` as the next attempt would send it,

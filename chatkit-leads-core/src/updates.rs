@@ -287,7 +287,7 @@ fn is_news(record: &LeadRecord, newest: &ThreadItem) -> bool {
 /// newest item the emails covered, or — when the record does not name it,
 /// or it is no longer in the thread — at the first item newer than the
 /// last email.
-fn first_new_item(items: &[ThreadItem], record: &LeadRecord) -> usize {
+pub(crate) fn first_new_item(items: &[ThreadItem], record: &LeadRecord) -> usize {
     let told = &record.told;
     let after_last = told
         .last_item

@@ -297,3 +297,48 @@ async fn a_lead_sent_before_updates_existed_counts_items_after_its_send_time() {
     assert!(update.html.contains("Also the back seat"));
     assert!(!update.html.contains("Maria Lopez. You can reach"));
 }
+
+#[tokio::test]
+async fn explain_tells_an_operator_that_an_update_is_waiting() {
+    use chatkit_leads_core::inspect::Verdict;
+    let h = Harness::new(Harness::ok_script());
+    sent_lead(&h).await;
+    let quiet = None;
+    let before = h
+        .workflow
+        .explain(&thread(TRUCK), quiet)
+        .await
+        .expect("explain");
+    assert!(
+        matches!(
+            before.verdict,
+            Verdict::Answer(LeadOutcome::AlreadySent { .. })
+        ),
+        "{}",
+        before.verdict
+    );
+    writes_again(&h, vec![customer("cthi_new_1", "Also the back seat.")]);
+    let after = h
+        .workflow
+        .explain(&thread(TRUCK), quiet)
+        .await
+        .expect("explain");
+    assert!(
+        matches!(
+            after.verdict,
+            Verdict::WouldUpdate {
+                new_messages: 1,
+                possible_duplicate: false
+            }
+        ),
+        "{}",
+        after.verdict
+    );
+    assert!(
+        after
+            .verdict
+            .to_string()
+            .starts_with("update: 1 new customer message")
+    );
+    assert_eq!(h.mailer.sent_count(), 1, "explaining sends nothing");
+}

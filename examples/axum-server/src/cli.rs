@@ -206,8 +206,8 @@ async fn inspect(app: &App, thread: &ThreadId, out: &Output) -> Exit {
     }
 }
 
-/// The record as stored, but the kept summary (customer details) only as
-/// `summary_kept`.
+/// The record as stored, but the kept summary only as `summary_kept` and
+/// without the lead email's subject (both carry customer details).
 fn record_json(record: &LeadRecord) -> Value {
     let mut value = json!(record);
     if let Some(fields) = value.as_object_mut() {
@@ -216,6 +216,9 @@ fn record_json(record: &LeadRecord) -> Value {
             "summary_kept".to_owned(),
             json!(record.summary_cache.is_some()),
         );
+        if let Some(told) = fields.get_mut("told").and_then(Value::as_object_mut) {
+            told.remove("subject");
+        }
     }
     value
 }
@@ -241,6 +244,20 @@ fn record_text(record: &LeadRecord) -> String {
     }
     if let (Some(sent_at), Some(id)) = (record.sent_at, &record.message_id) {
         text.push_str(&format!("sent     {} as {id}\n", time(sent_at)));
+    }
+    let told = &record.told;
+    if !told.is_empty() {
+        text.push_str(&format!(
+            "told     {} items{}, {} update(s){}; last look for news {}\n",
+            told.items,
+            told.last_item
+                .as_deref()
+                .map_or(String::new(), |id| format!(" through {id}")),
+            told.updates,
+            told.updated_at
+                .map_or(String::new(), |at| format!(" (last {})", time(at))),
+            told.checked_at.map_or("never".to_owned(), time),
+        ));
     }
     if let Some(reason) = &record.last_reason {
         text.push_str(&format!("last     {reason}\n"));
@@ -459,6 +476,12 @@ fn verdict_json(verdict: &Verdict) -> Value {
             possible_duplicate,
         } => {
             json!({ "kind": "send", "attempt": attempt, "possible_duplicate": possible_duplicate })
+        }
+        Verdict::WouldUpdate {
+            new_messages,
+            possible_duplicate,
+        } => {
+            json!({ "kind": "update", "new_messages": new_messages, "possible_duplicate": possible_duplicate })
         }
         Verdict::Fails(err) => {
             json!({ "kind": "error", "status": err.status_code(), "error": err.to_string() })

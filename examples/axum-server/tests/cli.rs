@@ -173,7 +173,22 @@ async fn inspect_preview_and_resend_answer_about_one_thread() {
     assert_eq!(answer["record"]["attempts"], 2);
     assert_eq!(answer["record"]["summary_kept"], false);
     assert!(answer["record"].get("summary_cache").is_none());
+    assert_eq!(
+        answer["record"]["told"]["items"], 11,
+        "what the shop was told"
+    );
+    assert!(
+        answer["record"]["told"].get("subject").is_none(),
+        "the subject carries customer details"
+    );
     assert_eq!(answer["verdict"]["response"]["reason"], "already_sent");
+    let ran = run(&s.env, &["inspect", TRUCK]).await;
+    assert!(
+        ran.stdout
+            .contains("told     11 items through cthi_fx_en_truck_seats_0011"),
+        "{}",
+        ran.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
