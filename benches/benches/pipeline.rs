@@ -2,6 +2,7 @@
 
 use chatkit_leads_benches::load_thread;
 use chatkit_leads_core::email::{self, Diagnostics, EmailCopy, LeadEmailInput};
+use chatkit_leads_core::photos::Photos;
 use chatkit_leads_core::{
     Contact, EmailAddress, Envelope, LeadRequest, ShopProfile, ThreadId, Transcript, TriggerReason,
 };
@@ -33,6 +34,7 @@ fn pipeline(c: &mut Criterion) {
     c.bench_function("extract contact (229 messages)", |b| {
         b.iter(|| Contact::extract(black_box(&transcript), &shop.phone))
     });
+    let no_photos = Photos::default();
     c.bench_function("normalise + extract + render + MIME (255 items)", |b| {
         b.iter(|| {
             let transcript = Transcript::from_items(black_box(&items));
@@ -46,9 +48,10 @@ fn pipeline(c: &mut Criterion) {
                 contact: &contact,
                 summary: None,
                 diagnostics: &diagnostics,
+                photos: &no_photos,
             };
             let rendered = email::render(&input);
-            email::build(&rendered, &envelope, contact.email.as_ref())
+            email::build(&rendered, &envelope, contact.email.as_ref(), &no_photos)
         })
     });
 }

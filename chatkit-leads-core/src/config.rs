@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::email::{EmailCopy, Envelope};
+use crate::photos::PhotoPolicy;
 use crate::shop::ShopProfile;
 use crate::summary::TranscriptBudget;
 
@@ -101,6 +102,9 @@ pub struct LeadConfig {
     pub duplicates: DuplicatePolicy,
     /// Update emails.
     pub updates: UpdatePolicy,
+    /// Customer photos in the email (used when the workflow has a
+    /// [`crate::PhotoFetcher`]).
+    pub photos: PhotoPolicy,
     /// Answer `not_idle` while the newest item is younger than this (off by default).
     pub quiet_period: Option<Duration>,
     /// After a trigger that found nothing to send (no customer message, no
@@ -130,6 +134,7 @@ impl LeadConfig {
             readiness: ReadinessPolicy::default(),
             duplicates: DuplicatePolicy::default(),
             updates: UpdatePolicy::default(),
+            photos: PhotoPolicy::default(),
             quiet_period: None,
             recheck_after: Duration::from_secs(600),
             summary_timeout: Duration::from_secs(45),
@@ -152,6 +157,14 @@ pub enum ConfigError {
         /// Configured lease.
         lease: Duration,
     },
+    /// Waiting for photos could outlive the lease.
+    #[error("photo timeout ({timeout:?}) must be shorter than the lease ({lease:?})")]
+    PhotosOutliveLease {
+        /// Configured total photo timeout.
+        timeout: Duration,
+        /// Configured lease.
+        lease: Duration,
+    },
     /// At least one page of items must be read.
     #[error("max_item_pages must be at least 1")]
     NoItemPages,
@@ -169,6 +182,12 @@ impl LeadConfig {
         if self.summary_timeout >= self.lease.lease {
             return Err(ConfigError::SummaryOutlivesLease {
                 timeout: self.summary_timeout,
+                lease: self.lease.lease,
+            });
+        }
+        if self.photos.total_timeout >= self.lease.lease {
+            return Err(ConfigError::PhotosOutliveLease {
+                timeout: self.photos.total_timeout,
                 lease: self.lease.lease,
             });
         }

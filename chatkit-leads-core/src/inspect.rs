@@ -273,7 +273,15 @@ where
             resend: None,
         };
         let scanned = Contact::extract(&fetched.transcript, &self.config().shop.phone);
-        Ok(self.compose(&request, &fetched, scanned, &summarized, &diagnostics))
+        let mut photos = self.fetch_photos(&fetched.transcript).await;
+        Ok(self.compose(
+            &request,
+            &fetched,
+            scanned,
+            &summarized,
+            &diagnostics,
+            &mut photos,
+        ))
     }
 
     /// Sends the lead of `thread_id` now, on an operator's word. A thread

@@ -30,6 +30,7 @@ pub mod ids;
 pub mod inspect;
 pub mod lease;
 pub mod outcome;
+pub mod photos;
 pub mod ports;
 pub mod record;
 pub mod request;
@@ -54,8 +55,8 @@ pub use outcome::{ErrorResponse, LeadError, LeadOutcome, LeadResponse, SummarySt
 #[cfg(feature = "tokio-clock")]
 pub use ports::SystemClock;
 pub use ports::{
-    ChatKitClient, ChatKitError, Clock, LeadStore, MailError, Mailer, NoSummarizer, StoreError,
-    Summarizer, SummaryError,
+    ChatKitClient, ChatKitError, Clock, LeadStore, MailError, Mailer, NoSummarizer, PhotoError,
+    PhotoFetcher, StoreError, Summarizer, SummaryError,
 };
 pub use record::{LeadRecord, LeadStatus, Version, Versioned};
 pub use request::{

@@ -239,6 +239,46 @@ pub trait Mailer: Send + Sync {
         let _ = from;
         Ok(())
     }
+
+    /// The largest message, in bytes, the provider takes (SES v2: 40 MB),
+    /// or `None` for no known limit. The workflow leaves photos out of an
+    /// email that would be larger, saying so in it, rather than have the
+    /// whole lead refused.
+    fn max_message_bytes(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// Why a photo could not be fetched.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PhotoError {
+    /// The fetcher's policy refused the URL or where it leads: not https,
+    /// a host not allowed, a private or loopback address, a redirect to
+    /// another host. Says what, never the URL's query.
+    #[error("not fetched: {0}")]
+    Refused(String),
+    /// The file server answered with this status.
+    #[error("the file server answered {0}")]
+    Status(u16),
+    /// The file is larger than the limit it was fetched with.
+    #[error("larger than {0} bytes")]
+    TooLarge(usize),
+    /// The connection failed.
+    #[error("the fetch failed: {0}")]
+    Transport(String),
+}
+
+/// Fetches a customer's photo (an attachment link) for the lead email.
+///
+/// Implementations decide what may be fetched (an allow-list of hosts,
+/// public addresses only) and stop reading past `max_bytes`; the workflow
+/// applies the time budget, checks the bytes are an image and decides what
+/// the email carries.
+#[async_trait]
+pub trait PhotoFetcher: Send + Sync {
+    /// The file at `url`, at most `max_bytes` long.
+    async fn fetch(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, PhotoError>;
 }
 
 /// The model call failed or gave an unusable answer.
@@ -394,6 +434,16 @@ impl<T: Mailer + ?Sized> Mailer for Arc<T> {
     }
     async fn check(&self, from: &EmailAddress) -> Result<(), MailError> {
         (**self).check(from).await
+    }
+    fn max_message_bytes(&self) -> Option<usize> {
+        (**self).max_message_bytes()
+    }
+}
+
+#[async_trait]
+impl<T: PhotoFetcher + ?Sized> PhotoFetcher for Arc<T> {
+    async fn fetch(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, PhotoError> {
+        (**self).fetch(url, max_bytes).await
     }
 }
 

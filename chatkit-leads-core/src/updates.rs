@@ -20,7 +20,8 @@
 //! next trigger (or the sweeper) finishes as an update, flagged when its
 //! delivery may have started.
 
-use tracing::{info, warn};
+use futures::future;
+use tracing::warn;
 
 use crate::chatkit::{Order, PageRequest, ThreadItem};
 use crate::contact::Contact;
@@ -34,7 +35,7 @@ use crate::request::LeadRequest;
 use crate::telemetry;
 use crate::transcript::Transcript;
 use crate::workflow::{
-    FetchedThread, LeadWorkflow, SummaryResult, blocked_outcome, model_contact, secs, told_through,
+    FetchedThread, LeadWorkflow, blocked_outcome, model_contact, secs, told_through,
 };
 
 impl<C, S, M, Z, K> LeadWorkflow<C, S, M, Z, K>
@@ -197,27 +198,23 @@ where
         };
 
         let fingerprint = fetched.transcript.fingerprint();
-        let summarized = match record
+        let kept = record
             .summary_cache
             .as_ref()
             .filter(|kept| kept.transcript == fingerprint)
-        {
-            Some(kept) => {
-                info!("reusing the summary of the unchanged transcript");
-                SummaryResult {
-                    summary: Some(kept.summary.clone()),
-                    failure: None,
-                }
-            }
-            None => self.summarize(request, &fetched.transcript).await,
-        };
+            .map(|kept| kept.summary.clone());
+        let news = Transcript::from_items(&fetched.items[start..]);
+        let (summarized, mut photos) = future::join(
+            self.summary_or_kept(request, &fetched.transcript, kept),
+            self.fetch_photos(&news),
+        )
+        .await;
         let diagnostics = Diagnostics {
             summary_failure: summarized.failure.clone(),
             ..diagnostics
         };
 
         let shop_phone = &self.config().shop.phone;
-        let news = Transcript::from_items(&fetched.items[start..]);
         let before = Contact::extract(&Transcript::from_items(&fetched.items[..start]), shop_phone);
         let after = Contact::extract(&news, shop_phone);
         let new_contact = NewContact {
@@ -225,27 +222,31 @@ where
             email: after.email.is_some() && after.email != before.email,
         };
         let contact = model_contact(summarized.summary.as_ref()).or(after.or(before));
-        let rendered = email::render_update(&email::UpdateEmailInput {
-            lead: LeadEmailInput {
-                shop: &self.config().shop,
-                copy: &self.config().copy,
-                request,
-                thread: &fetched.thread,
-                transcript: &news,
-                contact: &contact,
-                summary: summarized.summary.as_ref(),
-                diagnostics: &diagnostics,
-            },
-            lead_subject: told.subject.as_deref(),
-            number,
-            new_contact,
+        let message = self.fit(&mut photos, |photos| {
+            let rendered = email::render_update(&email::UpdateEmailInput {
+                lead: LeadEmailInput {
+                    shop: &self.config().shop,
+                    copy: &self.config().copy,
+                    request,
+                    thread: &fetched.thread,
+                    transcript: &news,
+                    contact: &contact,
+                    summary: summarized.summary.as_ref(),
+                    diagnostics: &diagnostics,
+                    photos,
+                },
+                lead_subject: told.subject.as_deref(),
+                number,
+                new_contact,
+            });
+            email::build_reply(
+                &rendered,
+                &self.config().envelope,
+                contact.email.as_ref(),
+                told.message_id.as_deref(),
+                photos,
+            )
         });
-        let message = email::build_reply(
-            &rendered,
-            &self.config().envelope,
-            contact.email.as_ref(),
-            told.message_id.as_deref(),
-        );
 
         let now = self.now();
         let told = Told {

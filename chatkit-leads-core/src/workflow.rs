@@ -28,8 +28,9 @@ use crate::ids::{LeaseId, ThreadId};
 use crate::lease::rules::{self, Blocker};
 use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, SentMark};
 use crate::outcome::{LeadError, LeadOutcome, SummaryStatus};
+use crate::photos::Photos;
 use crate::ports::{
-    ChatKitClient, ChatKitError, Clock, LeadStore, Mailer, Summarizer, SummaryError,
+    ChatKitClient, ChatKitError, Clock, LeadStore, Mailer, PhotoFetcher, Summarizer, SummaryError,
 };
 use crate::record::{CachedSummary, Told, Versioned};
 use crate::request::LeadRequest;
@@ -58,6 +59,7 @@ pub struct LeadWorkflow<C, S, M, Z, K> {
     ports: Ports<C, S, M, Z, K>,
     config: Arc<LeadConfig>,
     instructions: String,
+    photos: Option<Arc<dyn PhotoFetcher>>,
 }
 
 /// A fetched and normalised thread.
@@ -94,7 +96,22 @@ where
             ports,
             config: Arc::new(config),
             instructions,
+            photos: None,
         })
+    }
+
+    /// Fetches the customer's photos with `fetcher` at send time and
+    /// carries them in the email ([`LeadConfig::photos`] says how many, how
+    /// large, how long to wait). Without it emails link the files only.
+    #[must_use]
+    pub fn with_photos(mut self, fetcher: Arc<dyn PhotoFetcher>) -> Self {
+        self.photos = Some(fetcher);
+        self
+    }
+
+    /// The photo fetcher, when photos are on.
+    pub(crate) fn photo_fetcher(&self) -> Option<&dyn PhotoFetcher> {
+        self.photos.as_deref()
     }
 
     /// The settings in force.
@@ -230,16 +247,12 @@ where
             .summary_cache
             .as_ref()
             .filter(|kept| kept.transcript == fingerprint);
-        let summarized = match kept {
-            Some(kept) => {
-                info!("reusing the summary of the unchanged transcript");
-                SummaryResult {
-                    summary: Some(kept.summary.clone()),
-                    failure: None,
-                }
-            }
-            None => self.summarize(request, transcript).await,
-        };
+        let kept = kept.map(|kept| kept.summary.clone());
+        let (summarized, mut photos) = future::join(
+            self.summary_or_kept(request, transcript, kept),
+            self.fetch_photos(transcript),
+        )
+        .await;
         if let (ReadinessPolicy::RequireHandoffReady, Some(summary), None) =
             (self.config.readiness, &summarized.summary, resend)
         {
@@ -268,7 +281,14 @@ where
             truncated_after_pages: fetched.truncated_after_pages,
             resend,
         };
-        let message = self.compose(request, fetched, scanned, &summarized, &diagnostics);
+        let message = self.compose(
+            request,
+            fetched,
+            scanned,
+            &summarized,
+            &diagnostics,
+            &mut photos,
+        );
 
         let keep = summarized.summary.as_ref().map(|summary| CachedSummary {
             transcript: fingerprint,
@@ -364,23 +384,51 @@ where
         scanned: Contact,
         summarized: &SummaryResult,
         diagnostics: &Diagnostics,
+        photos: &mut Photos,
     ) -> OutgoingEmail {
         let contact = model_contact(summarized.summary.as_ref()).or(scanned);
-        let input = LeadEmailInput {
-            shop: &self.config.shop,
-            copy: &self.config.copy,
-            request,
-            thread: &fetched.thread,
-            transcript: &fetched.transcript,
-            contact: &contact,
-            summary: summarized.summary.as_ref(),
-            diagnostics,
-        };
-        let rendered = match (&diagnostics.possible_duplicate, self.config.duplicates) {
-            (Some(_), DuplicatePolicy::AlertOnly) => email::render_delivery_alert(&input),
-            _ => email::render(&input),
-        };
-        email::build(&rendered, &self.config.envelope, contact.email.as_ref())
+        self.fit(photos, |photos| {
+            let input = LeadEmailInput {
+                shop: &self.config.shop,
+                copy: &self.config.copy,
+                request,
+                thread: &fetched.thread,
+                transcript: &fetched.transcript,
+                contact: &contact,
+                summary: summarized.summary.as_ref(),
+                diagnostics,
+                photos,
+            };
+            let rendered = match (&diagnostics.possible_duplicate, self.config.duplicates) {
+                (Some(_), DuplicatePolicy::AlertOnly) => email::render_delivery_alert(&input),
+                _ => email::render(&input),
+            };
+            email::build(
+                &rendered,
+                &self.config.envelope,
+                contact.email.as_ref(),
+                photos,
+            )
+        })
+    }
+
+    /// The summary kept for this transcript (`kept`), else the model's.
+    pub(crate) async fn summary_or_kept(
+        &self,
+        request: &LeadRequest,
+        transcript: &Transcript,
+        kept: Option<LeadSummary>,
+    ) -> SummaryResult {
+        match kept {
+            Some(summary) => {
+                info!("reusing the summary of the unchanged transcript");
+                SummaryResult {
+                    summary: Some(summary),
+                    failure: None,
+                }
+            }
+            None => self.summarize(request, transcript).await,
+        }
     }
 
     pub(crate) fn now(&self) -> i64 {

@@ -7,6 +7,7 @@ use chatkit_leads_core::chatkit::{Thread, ThreadItem};
 use chatkit_leads_core::email::{
     Diagnostics, EmailCopy, LeadEmailInput, PossibleDuplicate, RenderedEmail, build, render,
 };
+use chatkit_leads_core::photos::Photos;
 use chatkit_leads_core::transcript::{Message, Speaker};
 use chatkit_leads_core::{
     Contact, EmailAddress, Envelope, LeadRequest, LeadSummary, OutgoingEmail, ShopProfile,
@@ -34,6 +35,7 @@ struct Case {
     contact: Contact,
     summary: Option<LeadSummary>,
     diagnostics: Diagnostics,
+    photos: Photos,
 }
 
 impl Case {
@@ -63,6 +65,7 @@ impl Case {
             transcript,
             contact,
             summary: None,
+            photos: Photos::default(),
             diagnostics: Diagnostics {
                 attempt: 1,
                 ..Diagnostics::default()
@@ -99,11 +102,17 @@ impl Case {
             contact: &self.contact,
             summary: self.summary.as_ref(),
             diagnostics: &self.diagnostics,
+            photos: &self.photos,
         })
     }
 
     fn build(&self) -> OutgoingEmail {
-        build(&self.render(), &envelope(), self.contact.email.as_ref())
+        build(
+            &self.render(),
+            &envelope(),
+            self.contact.email.as_ref(),
+            &self.photos,
+        )
     }
 }
 
@@ -297,7 +306,7 @@ fn from_display_name_cannot_inject_headers() {
         from_name: Some("Craig's\r\nBcc: attacker@evil.example".to_owned()),
         ..envelope()
     };
-    let mail = build(&case.render(), &envelope, None);
+    let mail = build(&case.render(), &envelope, None, &case.photos);
     let headers = headers(&mail.mime);
     assert!(header_lines(&headers, "Bcc").is_empty(), "{headers:#?}");
     assert_eq!(header_lines(&headers, "From").len(), 1);

@@ -41,6 +41,7 @@ fuzz_target!(|lead: FuzzedLead| {
             attempt: 1,
             ..Diagnostics::default()
         },
+        photos: &Default::default(),
     });
     let html = &email.html;
     assert!(!html.contains("<x-"), "a fuzzed tag reached the HTML");

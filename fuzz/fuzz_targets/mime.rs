@@ -48,7 +48,7 @@ fuzz_target!(|input: Input| {
         html: input.html.clone(),
     };
     let reply_to = EmailAddress::parse(&input.reply_to);
-    let email = build(&rendered, &envelope, reply_to.as_ref());
+    let email = build(&rendered, &envelope, reply_to.as_ref(), &Default::default());
     assert_eq!(email.to, to);
 
     let raw = &email.mime;

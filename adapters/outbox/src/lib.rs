@@ -43,7 +43,7 @@
 //!     from_name: Some("The Shop".to_owned()),
 //!     to: vec![EmailAddress::parse("owner@shop.example").ok_or("address")?],
 //! };
-//! let email = build(&rendered, &envelope, None);
+//! let email = build(&rendered, &envelope, None, &Default::default());
 //!
 //! let message_id = mailer.send(&email).await?;
 //! assert_eq!(message_id, email.message_id);

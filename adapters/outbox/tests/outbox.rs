@@ -21,7 +21,7 @@ fn email(subject: &str) -> OutgoingEmail {
         from_name: Some("The Shop".to_owned()),
         to: vec![EmailAddress::parse("owner@shop.example").expect("to")],
     };
-    build(&rendered, &envelope, None)
+    build(&rendered, &envelope, None, &Default::default())
 }
 
 /// Every entry of `dir`, by name.

@@ -58,7 +58,7 @@
 //!     from_name: Some("The Shop".to_owned()),
 //!     to: vec![EmailAddress::parse("owner@shop.example").ok_or("address")?],
 //! };
-//! let ses_message_id = mailer.send(&build(&rendered, &envelope, None)).await?;
+//! let ses_message_id = mailer.send(&build(&rendered, &envelope, None, &Default::default())).await?;
 //! # let _ = ses_message_id;
 //! # Ok(())
 //! # }

@@ -93,6 +93,7 @@ fn lead_email(from: &EmailAddress) -> OutgoingEmail {
         &rendered,
         &envelope,
         Some(&address("ana.nunez@example.com")),
+        &Default::default(),
     )
 }
 

@@ -201,7 +201,12 @@ fn lead_email() -> OutgoingEmail {
         from_name: Some("Craig's Auto Upholstery".to_owned()),
         to: vec![address("shop@craigs.autos"), address("owner@craigs.autos")],
     };
-    build(&rendered, &envelope, Some(&address("carlos@example.com")))
+    build(
+        &rendered,
+        &envelope,
+        Some(&address("carlos@example.com")),
+        &Default::default(),
+    )
 }
 
 fn config(server: &SmtpServer, security: Security) -> SmtpConfig {

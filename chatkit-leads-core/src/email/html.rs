@@ -59,6 +59,16 @@ pub(crate) fn render(email: &LeadEmail) -> String {
     page.out
 }
 
+/// The height that keeps the aspect ratio of `width` × `height` at a width
+/// of at most 640 pixels.
+fn scaled(width: u32, height: u32) -> u32 {
+    if width <= 640 || width == 0 {
+        height
+    } else {
+        u32::try_from(u64::from(height) * 640 / u64::from(width)).unwrap_or(height)
+    }
+}
+
 struct Page<'a> {
     out: String,
     brand: &'a str,
@@ -154,10 +164,33 @@ impl Page<'_> {
         for file in &email.files {
             let link = self.link(&file.url, &file.url);
             self.out.push_str(&format!(
-                "<li>{} ({}) → {link}</li>",
+                "<li>{} ({}) → {link}",
                 escape(&file.name),
                 escape(&file.mime_type)
             ));
+            if let Some((cid, size)) = &file.inline {
+                let dimensions = match size {
+                    Some((width, height)) => format!(
+                        " width=\"{}\" height=\"{}\"",
+                        (*width).min(640),
+                        scaled(*width, *height)
+                    ),
+                    None => String::new(),
+                };
+                self.out.push_str(&format!(
+                    "<br><img src=\"cid:{}\" alt=\"{}\"{dimensions} \
+                     style=\"display:block;max-width:100%;height:auto;margin:6px 0;\">",
+                    escape(cid),
+                    escape(&file.name)
+                ));
+            }
+            if let Some(why) = &file.not_attached {
+                self.out.push_str(&format!(
+                    "<br><span style=\"color:{MUTED};\">Not attached: {}</span>",
+                    escape(why)
+                ));
+            }
+            self.out.push_str("</li>");
         }
         self.out.push_str("</ul>");
     }

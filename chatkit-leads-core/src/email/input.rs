@@ -3,6 +3,7 @@
 
 use crate::chatkit::Thread;
 use crate::contact::Contact;
+use crate::photos::Photos;
 use crate::request::LeadRequest;
 use crate::shop::ShopProfile;
 use crate::summary::LeadSummary;
@@ -56,6 +57,8 @@ pub struct LeadEmailInput<'a> {
     pub summary: Option<&'a LeadSummary>,
     /// Facts about this attempt.
     pub diagnostics: &'a Diagnostics,
+    /// The customer's photos the email carries, and those left out.
+    pub photos: &'a Photos,
 }
 
 /// Everything an update email is built from.

@@ -50,6 +50,30 @@ pub struct OutgoingEmail {
     pub mime: Vec<u8>,
     /// The HTML part, for previews (the outbox mailer writes it next to the .eml).
     pub html: String,
+    /// The photos the HTML shows inline (`cid:`), also inside `mime`: for
+    /// previews that cannot resolve `cid:` links.
+    pub inline: Vec<InlineImage>,
+}
+
+/// An image carried inline in a message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InlineImage {
+    /// Its `Content-ID`, without angle brackets (`cid:` + this in the HTML).
+    pub cid: String,
+    /// Its MIME type.
+    pub content_type: &'static str,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for InlineImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineImage")
+            .field("cid", &self.cid)
+            .field("content_type", &self.content_type)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for OutgoingEmail {
@@ -58,6 +82,7 @@ impl std::fmt::Debug for OutgoingEmail {
             .field("message_id", &self.message_id)
             .field("to", &self.to.len())
             .field("mime_bytes", &self.mime.len())
+            .field("inline", &self.inline.len())
             .finish_non_exhaustive()
     }
 }

@@ -3,20 +3,28 @@
 
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address;
+use mail_builder::mime::MimePart;
 
 use crate::contact::EmailAddress;
 use crate::text::single_line;
 
-use super::message::{Envelope, OutgoingEmail, RenderedEmail};
+use super::message::{Envelope, InlineImage, OutgoingEmail, RenderedEmail};
+use crate::photos::Photos;
 
-/// Encodes `rendered` for `envelope`, with `Reply-To` when given, and
+/// Encodes `rendered` for `envelope`, with `Reply-To` when given,
 /// `In-Reply-To` / `References` naming `replies_to` (a `Message-ID` without
-/// angle brackets) when given and well formed.
+/// angle brackets) when given and well formed, and the attached `photos`
+/// inline.
+///
+/// Without photos the body is multipart/alternative (text, HTML); with
+/// them the HTML and its images form a multipart/related inside it, so a
+/// client showing the text part shows no stray attachments.
 pub(crate) fn build(
     rendered: &RenderedEmail,
     envelope: &Envelope,
     reply_to: Option<&EmailAddress>,
     replies_to: Option<&str>,
+    photos: &Photos,
 ) -> OutgoingEmail {
     let message_id = new_message_id(&envelope.from);
     // Header values are single-line whatever the caller passed; the builder
@@ -31,9 +39,26 @@ pub(crate) fn build(
     let mut builder = MessageBuilder::new()
         .from(Address::new_address(from_name, envelope.from.as_str()))
         .subject(subject.clone())
-        .message_id(message_id.clone())
-        .text_body(rendered.text.as_str())
-        .html_body(rendered.html.as_str());
+        .message_id(message_id.clone());
+    builder = if photos.attached.is_empty() {
+        builder
+            .text_body(rendered.text.as_str())
+            .html_body(rendered.html.as_str())
+    } else {
+        let mut related = vec![MimePart::new("text/html", rendered.html.as_str())];
+        related.extend(photos.attached.iter().map(|photo| {
+            MimePart::new(photo.kind.mime(), photo.bytes.as_slice())
+                .inline()
+                .cid(photo.cid.as_str())
+        }));
+        builder.body(MimePart::new(
+            "multipart/alternative",
+            vec![
+                MimePart::new("text/plain", rendered.text.as_str()),
+                MimePart::new("multipart/related", related),
+            ],
+        ))
+    };
     if !envelope.to.is_empty() {
         let to: Vec<Address<'_>> = envelope
             .to
@@ -48,7 +73,9 @@ pub(crate) fn build(
     if let Some(reply_to) = reply_to {
         builder = builder.reply_to(Address::new_address(None::<&str>, reply_to.as_str()));
     }
-    let mut mime = Vec::with_capacity(rendered.text.len() + rendered.html.len() * 2 + 1024);
+    let mut mime = Vec::with_capacity(
+        rendered.text.len() + rendered.html.len() * 2 + photos.total_bytes() * 4 / 3 + 1024,
+    );
     builder.serialize(&mut mime);
 
     OutgoingEmail {
@@ -59,6 +86,15 @@ pub(crate) fn build(
         message_id,
         mime,
         html: rendered.html.clone(),
+        inline: photos
+            .attached
+            .iter()
+            .map(|photo| InlineImage {
+                cid: photo.cid.clone(),
+                content_type: photo.kind.mime(),
+                bytes: photo.bytes.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -22,9 +22,10 @@ mod plain;
 pub use input::{
     Diagnostics, EmailCopy, LeadEmailInput, NewContact, PossibleDuplicate, Resend, UpdateEmailInput,
 };
-pub use message::{Envelope, OutgoingEmail, RenderedEmail};
+pub use message::{Envelope, InlineImage, OutgoingEmail, RenderedEmail};
 
 use crate::contact::EmailAddress;
+use crate::photos::Photos;
 
 /// Renders the lead email: the subject, and text and HTML parts built from
 /// one section model so both carry the same facts.
@@ -53,6 +54,7 @@ use crate::contact::EmailAddress;
 ///     contact: &Contact::default(),
 ///     summary: None,
 ///     diagnostics: &Diagnostics { attempt: 1, ..Diagnostics::default() },
+///     photos: &Default::default(),
 /// });
 /// assert_eq!(email.subject, "New chat lead: Seats Bcc: x@evil.test");
 /// assert!(email.text.contains("== Call script =="));
@@ -73,13 +75,15 @@ pub fn render(input: &LeadEmailInput<'_>) -> RenderedEmail {
 /// returned without angle brackets in [`OutgoingEmail::message_id`]).
 ///
 /// Header values are forced onto one line, so neither the subject nor the
-/// From display name can inject headers.
+/// From display name can inject headers. The attached `photos` go inline,
+/// in a multipart/related with the HTML part.
 pub fn build(
     rendered: &RenderedEmail,
     envelope: &Envelope,
     reply_to: Option<&EmailAddress>,
+    photos: &Photos,
 ) -> OutgoingEmail {
-    mime::build(rendered, envelope, reply_to, None)
+    mime::build(rendered, envelope, reply_to, None, photos)
 }
 
 /// [`build`] for an update email: `In-Reply-To` and `References` name the
@@ -91,8 +95,9 @@ pub fn build_reply(
     envelope: &Envelope,
     reply_to: Option<&EmailAddress>,
     lead_message_id: Option<&str>,
+    photos: &Photos,
 ) -> OutgoingEmail {
-    mime::build(rendered, envelope, reply_to, lead_message_id)
+    mime::build(rendered, envelope, reply_to, lead_message_id, photos)
 }
 
 /// Renders an update email: `Re: <the lead's subject>`, a notice that the

@@ -76,6 +76,11 @@ pub(crate) struct FileLink {
     pub mime_type: String,
     /// http(s) URL.
     pub url: String,
+    /// Set when the file is attached inline: its `Content-ID` and, when
+    /// known, its width and height.
+    pub inline: Option<(String, Option<(u32, u32)>)>,
+    /// Why a photo is not attached, when it was left out.
+    pub not_attached: Option<String>,
 }
 
 /// The outreach drafts.
@@ -198,7 +203,7 @@ impl LeadEmail {
             Fact::optional("Vehicle", vehicle.as_deref()),
             Fact::optional("Project", project.as_deref()),
             Fact::optional("Timeline", summary.and_then(|s| s.timeline.as_deref())),
-            Fact::new("Photos", input.transcript.attachments.len().to_string()),
+            Fact::new("Photos", photo_count(input)),
         ];
 
         let mut actions = Vec::new();
@@ -254,6 +259,11 @@ impl LeadEmail {
                 name: single_line(&f.name),
                 mime_type: single_line(&f.mime_type),
                 url: f.url.clone(),
+                inline: input
+                    .photos
+                    .attached_from(&f.url)
+                    .map(|photo| (photo.cid.clone(), photo.size)),
+                not_attached: input.photos.skipped_reason(&f.url).map(single_line),
             })
             .collect();
 
@@ -368,6 +378,15 @@ impl LeadEmail {
             format!("{} to this lead", ordinal(input.number)),
         ));
         email
+    }
+}
+
+/// How many files the customer shared, and how many ride in the email.
+fn photo_count(input: &LeadEmailInput<'_>) -> String {
+    let shared = input.transcript.attachments.len();
+    match input.photos.attached.len() {
+        0 => shared.to_string(),
+        attached => format!("{shared} ({attached} attached)"),
     }
 }
 

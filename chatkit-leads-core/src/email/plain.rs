@@ -64,9 +64,19 @@ fn files(out: &mut String, email: &LeadEmail, title: &str) {
     }
     for file in &email.files {
         out.push_str(&format!(
-            "- {} ({}) → {}\n",
-            file.name, file.mime_type, file.url
+            "- {} ({}) → {}{}\n",
+            file.name,
+            file.mime_type,
+            file.url,
+            if file.inline.is_some() {
+                " (attached)"
+            } else {
+                ""
+            }
         ));
+        if let Some(why) = &file.not_attached {
+            out.push_str(&format!("  not attached: {why}\n"));
+        }
     }
 }
 
