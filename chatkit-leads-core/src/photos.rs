@@ -289,8 +289,8 @@ where
                 Either::Left((Ok(bytes), _)) => Ok(bytes),
                 Either::Left((Err(err), _)) => Err(fetch_failure(&err, max_bytes)),
                 Either::Right(((), _)) => Err(format!(
-                    "no answer within {} s; the link may still work",
-                    timeout.as_secs()
+                    "no answer within {}; the link may still work",
+                    duration(timeout)
                 )),
             }
         });
@@ -386,6 +386,15 @@ fn kind_label(file: &SharedFile) -> String {
         || "no type".to_owned(),
         |(_, ext)| single_line(ext).to_uppercase(),
     )
+}
+
+/// `10 s`, `500 ms`.
+fn duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
 }
 
 /// A fetch failure as the shop reads it.

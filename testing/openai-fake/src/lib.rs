@@ -23,6 +23,7 @@
 //! | `GET /v1/chatkit/threads/{id}/items` | a page of `chatkit/<id>/items.json` (`order` default `desc`, `limit` default 20, `after`, `before`) |
 //! | `GET /v1/chatkit/threads?user=…` | a page of the user's threads |
 //! | `POST /v1/responses` | the selected summary fixture, verbatim (default `openai/summary_ok.json`) |
+//! | `GET /files/{name}` | what [`FakeOpenAi::serve_file`] registered (no key; 404 otherwise): attachment files |
 //!
 //! For tests that run the fake out of process (the binary
 //! `chatkit-leads-openai-fake`), the same controls exist over HTTP, without
@@ -54,6 +55,7 @@
 mod api_error;
 mod chatkit;
 mod fault;
+mod files;
 mod fixtures;
 mod record;
 mod responses;
@@ -68,6 +70,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use fault::Fault;
+pub use files::ServedFile;
 pub use record::RecordedRequest;
 
 use server::{State, lock};
@@ -200,6 +203,19 @@ impl FakeOpenAi {
     /// lead was sent. False when there is no such thread.
     pub fn append_items(&self, id: &str, items: Vec<serde_json::Value>) -> bool {
         self.state.append_items(id, items)
+    }
+
+    /// Answers `GET /files/{name}` with `file` from now on (no key needed:
+    /// ChatKit's attachment links are signed URLs). Names nobody
+    /// registered answer 404, like an expired link. Faults apply as to any
+    /// path (`/files/…`), so a slow file is a [`Fault::Slow`].
+    pub fn serve_file(&self, name: &str, file: ServedFile) {
+        server::lock(&self.state.files).insert(name.to_owned(), file);
+    }
+
+    /// The URL of `GET /files/{name}` on this fake.
+    pub fn file_url(&self, name: &str) -> String {
+        format!("http://{}/files/{name}", self.addr)
     }
 
     /// Stops accepting, closes open connections and waits for the server task.

@@ -24,12 +24,13 @@ use tokio::task::JoinSet;
 
 use crate::api_error::ApiError;
 use crate::fault::Fault;
+use crate::files::{self, ServedFile};
 use crate::fixtures::{Fixtures, OpenAiFixture, Threads};
 use crate::record::{RecordedRequest, is_valid_bearer};
 use crate::{chatkit, responses};
 
 /// The response body type: whole JSON documents, or a deliberately broken stream.
-type Body = BoxBody<Bytes, io::Error>;
+pub(crate) type Body = BoxBody<Bytes, io::Error>;
 
 /// The summary fixture `POST /v1/responses` answers until told otherwise.
 pub(crate) const DEFAULT_SUMMARY_FIXTURE: &str = "summary_ok.json";
@@ -50,6 +51,8 @@ pub(crate) struct State {
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,
     pub(crate) faults: Mutex<VecDeque<Fault>>,
     pub(crate) summary_fixture: Mutex<String>,
+    /// `GET /files/{name}` answers, by name.
+    pub(crate) files: Mutex<BTreeMap<String, ServedFile>>,
     sessions: AtomicU64,
     request_ids: AtomicU64,
 }
@@ -64,6 +67,7 @@ impl State {
             requests: Mutex::new(Vec::new()),
             faults: Mutex::new(VecDeque::new()),
             summary_fixture: Mutex::new(DEFAULT_SUMMARY_FIXTURE.to_owned()),
+            files: Mutex::new(BTreeMap::new()),
             sessions: AtomicU64::new(1),
             request_ids: AtomicU64::new(1),
         }
@@ -268,6 +272,10 @@ async fn handle(
         Some(Fault::TruncatedBody { .. }) | None => {}
     }
 
+    if let Some(name) = path.strip_prefix("/files/") {
+        let file = lock(&state.files).get(name).cloned();
+        return Ok(file.unwrap_or_else(files::not_found).into_response());
+    }
     let truncate = matches!(fault, Some(Fault::TruncatedBody { .. }));
     let reply =
         route(&state, method, path, query, &parts.headers, &body).unwrap_or_else(Reply::from);
