@@ -8,7 +8,9 @@
 //! - `<stamp>-<short id>.eml` — the raw RFC 5322 message
 //!   ([`OutgoingEmail::mime`]), openable in any mail client;
 //! - `<stamp>-<short id>.html` — the HTML part ([`OutgoingEmail::html`]) as a
-//!   preview for a browser.
+//!   preview for a browser, self-contained: the photos the email carries
+//!   inline (`cid:` links, which a browser cannot follow) are written into
+//!   it as `data:` images.
 //!
 //! `<stamp>` is the UTC time (`20261103T142501.123456Z`) and `<short id>` up
 //! to 12 ASCII letters and digits of the message id (`msg` if it has none),
@@ -60,6 +62,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use base64::Engine as _;
+use base64::prelude::BASE64_STANDARD;
 use chatkit_leads_core::{Clock, EmailAddress, MailError, Mailer, OutgoingEmail, SystemClock};
 
 /// A [`Mailer`] that writes each email as `.eml` + `.html` files into a
@@ -117,12 +121,27 @@ impl OutboxMailer {
             stamp: self.clock.now(),
             short_id: write::short_id(&email.message_id),
             mime: email.mime.clone(),
-            html: email.html.clone(),
+            html: preview_html(email),
         };
         tokio::task::spawn_blocking(move || job.run())
             .await
             .map_err(|_| MailError::Transport("outbox: the writer task failed".to_owned()))?
     }
+}
+
+/// The HTML part with every inline image's `cid:` link replaced by the
+/// image itself, so the preview shows what a mail client shows.
+fn preview_html(email: &OutgoingEmail) -> String {
+    let mut html = email.html.clone();
+    for image in &email.inline {
+        let data = format!(
+            "data:{};base64,{}",
+            image.content_type,
+            BASE64_STANDARD.encode(&image.bytes)
+        );
+        html = html.replace(&format!("\"cid:{}\"", image.cid), &format!("\"{data}\""));
+    }
+    html
 }
 
 #[async_trait]

@@ -314,3 +314,46 @@ async fn check_creates_the_folder_and_leaves_nothing_behind() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn photos_stay_in_the_eml_and_show_in_the_preview() {
+    use chatkit_leads_core::photos::{ImageKind, Photo, Photos};
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    let photos = Photos {
+        attached: vec![Photo {
+            name: "seat.png".to_owned(),
+            url: "https://files.example/seat.png".to_owned(),
+            kind: ImageKind::Png,
+            size: Some((1, 1)),
+            bytes: png,
+            cid: "photo1@chatkit-leads".to_owned(),
+        }],
+        skipped: Vec::new(),
+    };
+    let rendered = RenderedEmail {
+        subject: "New chat lead".to_owned(),
+        text: "A photo.".to_owned(),
+        html: "<p>A photo:</p><img src=\"cid:photo1@chatkit-leads\" alt=\"seat.png\">".to_owned(),
+    };
+    let envelope = Envelope {
+        from: EmailAddress::parse("leads@shop.example").expect("from"),
+        from_name: None,
+        to: vec![EmailAddress::parse("owner@shop.example").expect("to")],
+    };
+    let email = build(&rendered, &envelope, None, &photos);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mailer = OutboxMailer::new(dir.path());
+    mailer.send(&email).await.expect("send");
+
+    let html = fs::read_to_string(&with_ext(dir.path(), ".html")[0]).expect("html");
+    assert!(
+        html.contains("<img src=\"data:image/png;base64,iVBORw0KGgo"),
+        "{html}"
+    );
+    assert!(!html.contains("cid:"), "{html}");
+    let eml = fs::read(&with_ext(dir.path(), ".eml")[0]).expect("eml");
+    assert_eq!(eml, email.mime, "the .eml is the message as sent");
+    let eml = String::from_utf8_lossy(&eml);
+    assert!(eml.contains("Content-ID: <photo1@chatkit-leads>"), "{eml}");
+    assert!(eml.contains("multipart/related"), "{eml}");
+}

@@ -84,7 +84,11 @@ use chatkit_leads_core::{EmailAddress, MailError, Mailer, OutgoingEmail};
 pub struct SesMailer {
     client: Client,
     configuration_set: Option<String>,
+    max_message_bytes: usize,
 }
+
+/// SES v2's message size limit (40 MB, attachments and encoding included).
+pub const SES_MAX_MESSAGE_BYTES: usize = 40_000_000;
 
 impl fmt::Debug for SesMailer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -102,7 +106,17 @@ impl SesMailer {
         Self {
             client: with_attempts(&client, 1),
             configuration_set: None,
+            max_message_bytes: SES_MAX_MESSAGE_BYTES,
         }
+    }
+
+    /// The largest message sent, when the account's limit is lower than
+    /// SES v2's default [`SES_MAX_MESSAGE_BYTES`] (the workflow leaves
+    /// photos out to fit; a larger message is refused without calling SES).
+    #[must_use]
+    pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self
     }
 
     /// Sends through the SES configuration set `name` (event publishing,
@@ -147,6 +161,13 @@ fn with_attempts(client: &Client, attempts: u32) -> Client {
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
+        if email.mime.len() > self.max_message_bytes {
+            return Err(MailError::Rejected(format!(
+                "the message is {} bytes; SES takes at most {}",
+                email.mime.len(),
+                self.max_message_bytes
+            )));
+        }
         let raw = RawMessage::builder()
             .data(Blob::new(email.mime.clone()))
             .build()
@@ -208,5 +229,9 @@ impl Mailer for SesMailer {
         Err(MailError::Rejected(
             "neither the sender address nor its domain is an SES identity".to_owned(),
         ))
+    }
+
+    fn max_message_bytes(&self) -> Option<usize> {
+        Some(self.max_message_bytes)
     }
 }

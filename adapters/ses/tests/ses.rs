@@ -332,3 +332,60 @@ async fn check_finds_the_senders_identity_and_says_when_there_is_none() {
     let err = mailer.check(&sender).await.expect_err("nothing listens");
     assert!(matches!(err, MailError::Transport(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_is_refused_before_ses_sees_it() {
+    let endpoint = endpoint();
+    let client = client_for(&endpoint);
+    let sender = fresh_sender();
+    verify(&client, &sender).await;
+    let mailer = SesMailer::new(client);
+    assert_eq!(
+        mailer.max_message_bytes(),
+        Some(chatkit_leads_ses::SES_MAX_MESSAGE_BYTES),
+        "the workflow fits photos under SES v2's 40 MB"
+    );
+    let email = lead_email(&sender);
+    let small = mailer.with_max_message_bytes(email.mime.len() - 1);
+    let err = small.send(&email).await.expect_err("too large");
+    assert!(err.certainly_not_sent(), "{err}");
+    assert!(err.to_string().contains("SES takes at most"), "{err}");
+    let state = moto_state(&endpoint).await.to_string();
+    assert!(!state.contains(&email.message_id), "nothing reached SES");
+}
+
+#[tokio::test]
+async fn photos_reach_ses_inline() {
+    use chatkit_leads_core::photos::{ImageKind, Photo, Photos};
+    let endpoint = endpoint();
+    let client = client_for(&endpoint);
+    let sender = fresh_sender();
+    verify(&client, &sender).await;
+    let plain = lead_email(&sender);
+    let photos = Photos {
+        attached: vec![Photo {
+            name: "seat.png".to_owned(),
+            url: "https://files.example/seat.png".to_owned(),
+            kind: ImageKind::Png,
+            size: Some((1, 1)),
+            bytes: b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec(),
+            cid: "photo1@chatkit-leads".to_owned(),
+        }],
+        skipped: Vec::new(),
+    };
+    let rendered = RenderedEmail {
+        subject: plain.subject.clone(),
+        text: "A photo.".to_owned(),
+        html: "<img src=\"cid:photo1@chatkit-leads\">".to_owned(),
+    };
+    let envelope = Envelope {
+        from: sender.clone(),
+        from_name: None,
+        to: vec![address("owner@craigs.example")],
+    };
+    let email = build(&rendered, &envelope, None, &photos);
+    let id = SesMailer::new(client).send(&email).await.expect("sent");
+    let (raw, _) = sent_message(&endpoint, &id).await;
+    assert!(raw.contains("Content-ID: <photo1@chatkit-leads>"), "{raw}");
+    assert!(raw.contains("multipart/related"), "{raw}");
+}

@@ -638,3 +638,56 @@ fn debug_output_never_shows_the_password() {
         assert!(debug.contains("<redacted>"), "{debug}");
     }
 }
+
+#[tokio::test]
+async fn photos_go_out_inline_in_a_large_message() {
+    use chatkit_leads_core::photos::{ImageKind, Photo, Photos};
+    let photo = |n: usize| {
+        let mut bytes = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0".to_vec();
+        bytes.resize(3_000_000, n as u8);
+        Photo {
+            name: format!("seat-{n}.jpg"),
+            url: format!("https://files.example/seat-{n}.jpg"),
+            kind: ImageKind::Jpeg,
+            size: None,
+            bytes,
+            cid: format!("photo{n}@chatkit-leads"),
+        }
+    };
+    let photos = Photos {
+        attached: vec![photo(1), photo(2)],
+        skipped: Vec::new(),
+    };
+    let plain = lead_email();
+    let rendered = RenderedEmail {
+        subject: plain.subject.clone(),
+        text: "Two photos.".to_owned(),
+        html: "<img src=\"cid:photo1@chatkit-leads\"><img src=\"cid:photo2@chatkit-leads\">"
+            .to_owned(),
+    };
+    let envelope = Envelope {
+        from: address("leads@craigs.autos"),
+        from_name: None,
+        to: vec![address("shop@craigs.autos")],
+    };
+    let email = build(&rendered, &envelope, None, &photos);
+    assert!(email.mime.len() > 8_000_000, "base64 grows the photos");
+
+    let server = SmtpServer::start(&[]);
+    let url = format!("smtp://127.0.0.1:{}?tls=none", server.port);
+    mailer(SmtpConfig::from_url(&url).expect("url"))
+        .send(&email)
+        .await
+        .expect("delivered");
+
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1);
+    let raw = String::from_utf8_lossy(&messages[0].raw);
+    for cid in ["<photo1@chatkit-leads>", "<photo2@chatkit-leads>"] {
+        assert!(raw.contains(&format!("Content-ID: {cid}")), "{cid}");
+    }
+    assert!(
+        messages[0].raw.len() >= email.mime.len(),
+        "the whole message arrived"
+    );
+}

@@ -10,6 +10,7 @@ use crate::ports::{MailError, Mailer};
 struct State {
     sent: Vec<OutgoingEmail>,
     failures: VecDeque<MailError>,
+    max_message_bytes: Option<usize>,
 }
 
 /// A [`Mailer`] that keeps every message it is given. Queued failures are
@@ -28,6 +29,12 @@ impl RecordingMailer {
     /// Makes the next send fail with `error`.
     pub fn fail_next(&self, error: MailError) {
         self.lock().failures.push_back(error);
+    }
+
+    /// Reports `bytes` as the provider's size limit (and refuses larger
+    /// messages, as SES does).
+    pub fn limit_message_bytes(&self, bytes: Option<usize>) {
+        self.lock().max_message_bytes = bytes;
     }
 
     /// The messages accepted so far.
@@ -54,7 +61,17 @@ impl Mailer for RecordingMailer {
         if let Some(error) = state.failures.pop_front() {
             return Err(error);
         }
+        if state
+            .max_message_bytes
+            .is_some_and(|max| email.mime.len() > max)
+        {
+            return Err(MailError::Rejected("message too large".to_owned()));
+        }
         state.sent.push(email.clone());
         Ok(email.message_id.clone())
+    }
+
+    fn max_message_bytes(&self) -> Option<usize> {
+        self.lock().max_message_bytes
     }
 }

@@ -106,6 +106,16 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// The same harness, its workflow fetching photos with `fetcher`.
+    pub fn with_photos(mut self, fetcher: Arc<dyn chatkit_leads_core::PhotoFetcher>) -> Self {
+        let workflow = Arc::try_unwrap(self.workflow)
+            .unwrap_or_else(|_| panic!("the workflow is not shared yet"));
+        self.workflow = Arc::new(workflow.with_photos(fetcher));
+        self
+    }
+}
+
 /// The model answer in `openai/summary_ok.json` (Maria's F-150 seats).
 pub fn summary_ok() -> LeadSummary {
     let response: serde_json::Value = serde_json::from_slice(
