@@ -56,6 +56,24 @@ impl Default for PhotoPolicy {
 }
 
 impl PhotoPolicy {
+    /// `max_photos` photos of at most `max_photo_bytes`, `max_total_bytes`
+    /// together, all of them within `budget` (each photo within the default
+    /// 10 s, or the budget when shorter): how operators set it.
+    pub fn limits(
+        max_photos: usize,
+        max_photo_bytes: usize,
+        max_total_bytes: usize,
+        budget: Duration,
+    ) -> Self {
+        Self {
+            max_photos,
+            max_photo_bytes,
+            max_total_bytes,
+            photo_timeout: Self::default().photo_timeout.min(budget),
+            total_timeout: budget,
+        }
+    }
+
     /// The time one fetch may take: fetches run at the same time, so the
     /// total budget bounds each of them too.
     pub fn fetch_timeout(&self) -> Duration {

@@ -25,5 +25,6 @@
 mod address;
 mod fetcher;
 mod resolver;
+mod settings;
 
 pub use fetcher::{FetchPolicy, HttpPhotoFetcher};

@@ -78,6 +78,7 @@ impl App {
             .filter(|quiet| !quiet.is_zero());
         config.recheck_after = Duration::from_secs(settings.leads_sweep_recheck_seconds);
         config.updates = UpdatePolicy::checking_every(settings.leads_update_check_seconds);
+        config.photos = settings.photo_policy();
         let ports = Ports {
             chatkit,
             store,
@@ -85,8 +86,13 @@ impl App {
             summarizer,
             clock: SystemClock,
         };
-        let workflow = LeadWorkflow::new(ports, config)
-            .context("LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / shop profile")?;
+        let mut workflow = LeadWorkflow::new(ports, config).context(
+            "LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / LEADS_PHOTO_TIMEOUT_SECONDS / shop profile",
+        )?;
+        // The offline preview's sample links lead nowhere: photos are live only.
+        if let (Mode::Live { .. }, Some(fetcher)) = (&mode, settings.photo_fetcher()?) {
+            workflow = workflow.with_photos(Arc::new(fetcher));
+        }
         Ok(Self {
             workflow: Arc::new(workflow),
             mode,

@@ -6,7 +6,10 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
+use chatkit_leads_core::photos::PhotoPolicy;
 use chatkit_leads_core::sweep::SweepSettings;
+use chatkit_leads_photos::{FetchPolicy, HttpPhotoFetcher};
 
 use chatkit_leads_axum::{ClientAddress, InvalidProxy, RateLimits, SameSite, UnknownSameSite};
 use clap::{Args, ValueEnum};
@@ -98,6 +101,50 @@ pub struct Settings {
     /// update emails off.
     #[arg(long, env = "LEADS_UPDATE_CHECK_SECONDS", default_value_t = 60)]
     pub leads_update_check_seconds: u64,
+
+    /// Most customer photos a lead email carries inline, fetched from the
+    /// chat's attachments at send time (ChatKit's links expire); the rest
+    /// stay links, with a note why. 0 turns photos off (links only).
+    #[arg(long, env = "LEADS_PHOTOS_MAX", default_value_t = 4)]
+    pub leads_photos_max: usize,
+
+    /// Largest photo attached, in bytes.
+    #[arg(long, env = "LEADS_PHOTO_MAX_BYTES", default_value_t = 5_000_000)]
+    pub leads_photo_max_bytes: usize,
+
+    /// Most bytes of photos in one email.
+    #[arg(long, env = "LEADS_PHOTO_TOTAL_BYTES", default_value_t = 12_000_000)]
+    pub leads_photo_total_bytes: usize,
+
+    /// The most the photos may delay a lead, in seconds (each photo at most
+    /// 10 s; they are fetched at the same time, alongside the summary).
+    #[arg(long, env = "LEADS_PHOTO_TIMEOUT_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub leads_photo_timeout_seconds: u64,
+
+    /// Hosts photos may be fetched from (comma-separated; each allows its
+    /// subdomains). Default: OpenAI's file hosts.
+    #[arg(
+        long,
+        env = "LEADS_PHOTO_HOSTS",
+        default_value = "oaiusercontent.com,openai.com"
+    )]
+    pub leads_photo_hosts: String,
+
+    /// Networks a photo host may be in although private (comma-separated
+    /// addresses or CIDRs), e.g. a file store inside your own network.
+    /// Loopback, private, link-local and metadata addresses are refused
+    /// otherwise.
+    #[arg(long, env = "LEADS_PHOTO_ALLOW_NETWORKS", default_value = "")]
+    pub leads_photo_allow_networks: String,
+
+    /// Fixed addresses for photo hosts instead of DNS (`host=address`,
+    /// comma-separated); still checked like resolved ones.
+    #[arg(long, env = "LEADS_PHOTO_PIN", default_value = "")]
+    pub leads_photo_pin: String,
+
+    /// Fetch photos over https only. Turn off only for a local test server.
+    #[arg(long, env = "LEADS_PHOTO_REQUIRE_HTTPS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leads_photo_require_https: bool,
 
     /// Answer `not_idle` (and send later) while the chat's newest item is
     /// younger than this many seconds; 0 sends at once (the default).
@@ -215,6 +262,33 @@ impl Settings {
                 anyhow::bail!("OPENAI_API_KEY is required when CHATKIT_WORKFLOW_ID is set")
             }
         }
+    }
+
+    /// How many photos, how large, how long (`LEADS_PHOTO…`).
+    pub fn photo_policy(&self) -> PhotoPolicy {
+        PhotoPolicy::limits(
+            self.leads_photos_max,
+            self.leads_photo_max_bytes,
+            self.leads_photo_total_bytes,
+            Duration::from_secs(self.leads_photo_timeout_seconds),
+        )
+    }
+
+    /// What photos may be fetched from, when photos are on.
+    pub fn photo_fetcher(&self) -> anyhow::Result<Option<HttpPhotoFetcher>> {
+        if self.leads_photos_max == 0 {
+            return Ok(None);
+        }
+        let policy = FetchPolicy::from_settings(
+            &self.leads_photo_hosts,
+            &self.leads_photo_allow_networks,
+            &self.leads_photo_pin,
+            self.leads_photo_require_https,
+        )
+        .map_err(|why| anyhow::anyhow!("LEADS_PHOTO_ALLOW_NETWORKS / LEADS_PHOTO_PIN: {why}"))?;
+        Ok(Some(
+            HttpPhotoFetcher::new(policy).context("the photo fetcher")?,
+        ))
     }
 
     /// The sweep's settings.

@@ -445,6 +445,15 @@ fn help_lists_every_setting() {
         "LEADS_ADMIN_BIND",
         "LEADS_HEADER_TIMEOUT_SECONDS",
         "LEADS_MAX_IN_FLIGHT",
+        "LEADS_UPDATE_CHECK_SECONDS",
+        "LEADS_PHOTOS_MAX",
+        "LEADS_PHOTO_MAX_BYTES",
+        "LEADS_PHOTO_TOTAL_BYTES",
+        "LEADS_PHOTO_TIMEOUT_SECONDS",
+        "LEADS_PHOTO_HOSTS",
+        "LEADS_PHOTO_ALLOW_NETWORKS",
+        "LEADS_PHOTO_PIN",
+        "LEADS_PHOTO_REQUIRE_HTTPS",
     ] {
         assert!(help.contains(name), "--help must list {name}");
     }

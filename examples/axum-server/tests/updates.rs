@@ -160,3 +160,59 @@ async fn with_updates_off_a_sent_thread_never_asks_chatkit() {
     assert_eq!(live.fake.count("GET", "/v1/chatkit/threads/"), reads);
     assert_eq!(live.smtp.messages().len(), 1);
 }
+
+/// A photo the customer sends after the lead: the update carries it inline,
+/// fetched from the file host the settings allow (the fake, by name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_sent_after_the_lead_rides_inline_in_the_update() {
+    use chatkit_leads_openai_fake::ServedFile;
+    let live = Live::start().await;
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x03\x20\0\0\x02\x58\x08\x02\0\0\0".to_vec();
+    png.resize(50_000, 0);
+    live.fake
+        .serve_file("back-seat.png", ServedFile::ok("image/png", png));
+    let port = live.fake.addr().port();
+    let mut env = live.with("LEADS_UPDATE_CHECK_SECONDS", "1");
+    for (name, value) in [
+        ("LEADS_PHOTO_HOSTS", "chatkit.test".to_owned()),
+        (
+            "LEADS_PHOTO_PIN",
+            format!("files.chatkit.test={}", live.fake.addr().ip()),
+        ),
+        (
+            "LEADS_PHOTO_ALLOW_NETWORKS",
+            live.fake.addr().ip().to_string(),
+        ),
+        ("LEADS_PHOTO_REQUIRE_HTTPS", "false".to_owned()),
+    ] {
+        env.insert(name.to_owned(), value);
+    }
+    let server = ServerProcess::start(&binary(), &env).await;
+    let http = reqwest::Client::new();
+    assert_eq!(lead(&http, &server).await["reason"], "idle");
+
+    let photo = json!({
+        "id": "cthi_photo_1",
+        "object": "chatkit.thread_item",
+        "type": "chatkit.user_message",
+        "created_at": unix_now(),
+        "content": [{"type": "input_text", "text": "Here is the back seat."}],
+        "attachments": [{
+            "id": "cfile_9", "type": "image", "name": "back-seat.png", "mime_type": "image/png",
+            "preview_url": format!("http://files.chatkit.test:{port}/files/back-seat.png"),
+        }],
+    });
+    assert!(live.fake.append_items(TRUCK, vec![photo]));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(lead(&http, &server).await["reason"], "update_sent");
+
+    let messages = live.smtp.messages();
+    assert_eq!(messages.len(), 2);
+    let update = &messages[1].raw;
+    assert!(
+        update.contains("Content-ID: <photo1@chatkit-leads>"),
+        "the photo is inline"
+    );
+    assert!(update.contains("multipart/related"));
+    assert_eq!(live.fake.count("GET", "/files/back-seat.png"), 1);
+}

@@ -56,6 +56,7 @@ use chatkit_leads_core::{
 };
 use chatkit_leads_dynamodb::DynamoStore;
 use chatkit_leads_openai::{ApiKey, OpenAiClient, OpenAiConfig};
+use chatkit_leads_photos::HttpPhotoFetcher;
 use chatkit_leads_ses::SesMailer;
 
 pub use crate::settings::{
@@ -133,6 +134,9 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
         Some(Duration::from_secs(settings.leads_quiet_period_seconds)).filter(|q| !q.is_zero());
     config.recheck_after = Duration::from_secs(settings.leads_sweep_recheck_seconds);
     config.updates = UpdatePolicy::checking_every(settings.leads_update_check_seconds);
+    if let Some((photos, _)) = &settings.photos {
+        config.photos = *photos;
+    }
 
     let ports = Ports {
         chatkit: Arc::clone(&openai),
@@ -144,10 +148,14 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
         summarizer: openai,
         clock: SystemClock,
     };
-    let workflow = Arc::new(
-        LeadWorkflow::new(ports, config)
-            .context("LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / shop profile")?,
-    );
+    let mut workflow = LeadWorkflow::new(ports, config).context(
+        "LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / LEADS_PHOTO_TIMEOUT_SECONDS / shop profile",
+    )?;
+    if let Some((_, fetch)) = &settings.photos {
+        let fetcher = HttpPhotoFetcher::new(fetch.clone()).context("the photo fetcher")?;
+        workflow = workflow.with_photos(Arc::new(fetcher));
+    }
+    let workflow = Arc::new(workflow);
 
     let identity = match (&settings.identity, secrets.cookie_key.as_deref()) {
         (Identity::SignedCookie { same_site, .. }, Some(key)) => {

@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::bail;
 use chatkit_leads_axum::{RateLimits, SameSite};
 use chatkit_leads_core::EmailAddress;
+use chatkit_leads_core::photos::PhotoPolicy;
 use chatkit_leads_core::sweep::SweepSettings;
+use chatkit_leads_photos::FetchPolicy;
 
 /// The seed's summary model.
 pub const DEFAULT_SUMMARY_MODEL: &str = "gpt-5.2-2025-12-11";
@@ -101,6 +103,13 @@ pub struct Settings {
     /// `LEADS_SWEEP_BUDGET_SECONDS` (10: with a 60 s function timeout and a
     /// 45 s summary timeout, the last thread started still finishes).
     pub sweep: SweepSettings,
+    /// `LEADS_PHOTOS_MAX` (4; 0 turns photos off), `LEADS_PHOTO_MAX_BYTES`
+    /// (5 MB), `LEADS_PHOTO_TOTAL_BYTES` (12 MB),
+    /// `LEADS_PHOTO_TIMEOUT_SECONDS` (15), `LEADS_PHOTO_HOSTS`,
+    /// `LEADS_PHOTO_ALLOW_NETWORKS`, `LEADS_PHOTO_PIN` and
+    /// `LEADS_PHOTO_REQUIRE_HTTPS` (true): how many photos, how large, and
+    /// where from; `None` when photos are off.
+    pub photos: Option<(PhotoPolicy, FetchPolicy)>,
 }
 
 impl Settings {
@@ -186,6 +195,7 @@ impl Settings {
         let sweep_quiet = problems.whole(&get, "LEADS_SWEEP_QUIET_SECONDS", 600);
         let sweep_horizon = problems.whole(&get, "LEADS_SWEEP_HORIZON_HOURS", 168);
         let sweep_budget = problems.whole(&get, "LEADS_SWEEP_BUDGET_SECONDS", 10);
+        let photos = problems.photos(&get);
         let per_address = problems.per_minute(&get, "LEADS_RATE_PER_ADDRESS", 60);
         let per_user = problems.per_minute(&get, "LEADS_RATE_PER_USER", 20);
 
@@ -244,6 +254,7 @@ impl Settings {
                 per_address: NonZeroU32::new(present(per_address, "LEADS_RATE_PER_ADDRESS")?),
                 per_user: NonZeroU32::new(present(per_user, "LEADS_RATE_PER_USER")?),
             },
+            photos: photos.flatten(),
             sweep: SweepSettings {
                 quiet: Duration::from_secs(present(sweep_quiet, "LEADS_SWEEP_QUIET_SECONDS")?),
                 horizon: Duration::from_secs(
@@ -321,6 +332,44 @@ impl Problems {
             self.invalid(&format!("{name} has an entry that is not an email address"));
         }
         address
+    }
+
+    /// The photo settings; `Some(None)` when photos are off, `None` when a
+    /// setting is invalid (recorded).
+    fn photos(
+        &mut self,
+        get: &impl Fn(&str) -> Option<String>,
+    ) -> Option<Option<(PhotoPolicy, FetchPolicy)>> {
+        let max = self.whole(get, "LEADS_PHOTOS_MAX", 4)?;
+        let each = self.whole(get, "LEADS_PHOTO_MAX_BYTES", 5_000_000)?;
+        let total = self.whole(get, "LEADS_PHOTO_TOTAL_BYTES", 12_000_000)?;
+        let budget = self.seconds(get, "LEADS_PHOTO_TIMEOUT_SECONDS", 15)?;
+        let require_https = get("LEADS_PHOTO_REQUIRE_HTTPS").is_none()
+            || self.flag(get, "LEADS_PHOTO_REQUIRE_HTTPS");
+        let text = |name| get(name).unwrap_or_default();
+        let fetch = FetchPolicy::from_settings(
+            &text("LEADS_PHOTO_HOSTS"),
+            &text("LEADS_PHOTO_ALLOW_NETWORKS"),
+            &text("LEADS_PHOTO_PIN"),
+            require_https,
+        );
+        let fetch = match fetch {
+            Ok(fetch) => fetch,
+            Err(why) => {
+                self.invalid(&format!(
+                    "LEADS_PHOTO_ALLOW_NETWORKS / LEADS_PHOTO_PIN: {why}"
+                ));
+                return None;
+            }
+        };
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let policy = PhotoPolicy::limits(
+            count(max),
+            count(each),
+            count(total),
+            Duration::from_secs(budget),
+        );
+        Some((max > 0).then_some((policy, fetch)))
     }
 
     fn flag(&mut self, get: &impl Fn(&str) -> Option<String>, name: &str) -> bool {
@@ -469,6 +518,21 @@ mod tests {
             ),
             (120, 45, 60)
         );
+    }
+
+    #[test]
+    fn photos_are_on_by_default_off_with_zero_and_a_bad_network_is_named() {
+        let on = settings(COMPLETE).expect("complete");
+        let (policy, fetch) = on.photos.expect("photos on by default");
+        assert_eq!(policy, PhotoPolicy::default());
+        assert!(fetch.require_https);
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push(("LEADS_PHOTOS_MAX", "0"));
+        assert!(settings(&pairs).expect("valid").photos.is_none());
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push(("LEADS_PHOTO_ALLOW_NETWORKS", "10.0.0.0/99"));
+        let err = settings(&pairs).expect_err("invalid").to_string();
+        assert!(err.contains("LEADS_PHOTO_ALLOW_NETWORKS"), "{err}");
     }
 
     #[test]
