@@ -21,6 +21,7 @@
 //!   conformance suite every store adapter runs.
 #![forbid(unsafe_code)]
 
+mod attach;
 pub mod chatkit;
 pub mod config;
 pub mod contact;
