@@ -51,7 +51,9 @@ where
             photos.skipped.push(skip(file, why));
         }
         let max_bytes = policy.max_photo_bytes.min(policy.max_total_bytes);
-        let timeout = policy.fetch_timeout();
+        // Never longer than the model may take (shorter than the lease):
+        // photos run beside the summary and never hold a lease past it.
+        let timeout = policy.fetch_timeout().min(self.config().summary_timeout);
         let fetches = wanted.iter().map(|file| async move {
             let fetch = fetcher.fetch(&file.url, max_bytes);
             let expired = self.ports().clock.sleep(timeout);

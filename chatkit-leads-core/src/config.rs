@@ -157,14 +157,6 @@ pub enum ConfigError {
         /// Configured lease.
         lease: Duration,
     },
-    /// Waiting for photos could outlive the lease.
-    #[error("photo timeout ({timeout:?}) must be shorter than the lease ({lease:?})")]
-    PhotosOutliveLease {
-        /// Configured total photo timeout.
-        timeout: Duration,
-        /// Configured lease.
-        lease: Duration,
-    },
     /// At least one page of items must be read.
     #[error("max_item_pages must be at least 1")]
     NoItemPages,
@@ -182,12 +174,6 @@ impl LeadConfig {
         if self.summary_timeout >= self.lease.lease {
             return Err(ConfigError::SummaryOutlivesLease {
                 timeout: self.summary_timeout,
-                lease: self.lease.lease,
-            });
-        }
-        if self.photos.total_timeout >= self.lease.lease {
-            return Err(ConfigError::PhotosOutliveLease {
-                timeout: self.photos.total_timeout,
                 lease: self.lease.lease,
             });
         }

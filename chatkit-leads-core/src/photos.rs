@@ -32,7 +32,8 @@ pub struct PhotoPolicy {
     /// the same time, and alongside the summary.
     pub photo_timeout: Duration,
     /// How long all photos together may take (default 15 s): the most a
-    /// lead is delayed by its photos.
+    /// lead is delayed by its photos. The workflow never waits longer than
+    /// its summary timeout, which is shorter than the lease.
     pub total_timeout: Duration,
 }
 

@@ -93,3 +93,32 @@ async fn a_provider_size_limit_leaves_the_largest_photo_out_and_says_so() {
     send(&h).await;
     assert!(h.mailer.sent()[0].inline.is_empty());
 }
+
+/// Never answers.
+struct Hangs;
+
+#[async_trait]
+impl PhotoFetcher for Hangs {
+    async fn fetch(&self, _url: &str, _max_bytes: usize) -> Result<Vec<u8>, PhotoError> {
+        futures::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn photos_never_wait_longer_than_the_summary_may_take() {
+    let h = Harness::with_config(Harness::ok_script(), |config| {
+        config.lease.lease = std::time::Duration::from_secs(6);
+        config.summary_timeout = std::time::Duration::from_secs(3);
+    })
+    .with_photos(Arc::new(Hangs));
+    send(&h).await;
+    let email = &h.mailer.sent()[0];
+    assert!(email.inline.is_empty());
+    assert!(
+        email
+            .html
+            .contains("Not attached: no answer within 3 s; the link may still work"),
+        "{}",
+        email.html
+    );
+}

@@ -86,9 +86,8 @@ impl App {
             summarizer,
             clock: SystemClock,
         };
-        let mut workflow = LeadWorkflow::new(ports, config).context(
-            "LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / LEADS_PHOTO_TIMEOUT_SECONDS / shop profile",
-        )?;
+        let mut workflow = LeadWorkflow::new(ports, config)
+            .context("LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / shop profile")?;
         // The offline preview's sample links lead nowhere: photos are live only.
         if let (Mode::Live { .. }, Some(fetcher)) = (&mode, settings.photo_fetcher()?) {
             workflow = workflow.with_photos(Arc::new(fetcher));

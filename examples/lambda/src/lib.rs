@@ -148,9 +148,8 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
         summarizer: openai,
         clock: SystemClock,
     };
-    let mut workflow = LeadWorkflow::new(ports, config).context(
-        "LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / LEADS_PHOTO_TIMEOUT_SECONDS / shop profile",
-    )?;
+    let mut workflow = LeadWorkflow::new(ports, config)
+        .context("LEADS_LEASE_SECONDS / LEADS_SUMMARY_TIMEOUT_SECONDS / shop profile")?;
     if let Some((_, fetch)) = &settings.photos {
         let fetcher = HttpPhotoFetcher::new(fetch.clone()).context("the photo fetcher")?;
         workflow = workflow.with_photos(Arc::new(fetcher));
