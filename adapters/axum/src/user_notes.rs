@@ -30,6 +30,18 @@ const RETRY_DELAYS: [Duration; 8] = [
     Duration::from_secs(120),
 ];
 
+/// Waits between the attempts made while the `/session` answer waits: a
+/// store blip (a restart, a failover's first seconds) is ridden out inside
+/// the request, so the note is stored before the page gets its session and
+/// a crash of this instance afterwards cannot lose it. About 4 s in all;
+/// only a request that meets a failing store waits.
+const IN_REQUEST_DELAYS: [Duration; 4] = [
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
+
 /// Notes retried at once at most; beyond it (a long outage under load) a
 /// note is dropped with a warning rather than held in memory.
 const MAX_RETRYING: usize = 1024;
@@ -55,10 +67,20 @@ where
         }
     }
 
-    /// Notes `user` now; when the store refuses, keeps trying in the
-    /// background without holding up the answer.
+    /// Notes `user` now, trying a few more times over about 4 s when the
+    /// store refuses; after that the session is answered anyway and the
+    /// note is retried in the background (lost only if this instance dies
+    /// before the store is back).
     pub(crate) async fn note(&self, user: &UserId) {
-        if let Err(err) = self.workflow.note_session(user).await {
+        let mut result = self.workflow.note_session(user).await;
+        for delay in IN_REQUEST_DELAYS {
+            if result.is_ok() {
+                return;
+            }
+            tokio::time::sleep(delay).await;
+            result = self.workflow.note_session(user).await;
+        }
+        if let Err(err) = result {
             warn!(error = %err, "could not remember a visitor for the sweeper; retrying");
             self.retry(user);
         }

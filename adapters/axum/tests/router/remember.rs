@@ -44,6 +44,24 @@ async fn a_session_minted_while_the_store_is_down_is_remembered_when_it_is_back(
 }
 
 #[tokio::test]
+async fn a_store_blip_during_a_session_is_ridden_out_before_the_answer() {
+    let h = Harness::new();
+    h.store.fail_on(Some(StoreOp::Put));
+    let store = std::sync::Arc::clone(&h.store);
+    let back = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        store.fail_on(None);
+    });
+    let answer = h.post("/session", r#"{"user":"anon_during_blip"}"#).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        remembered(&h).await.iter().any(|u| u == "anon_during_blip"),
+        "stored before the page got its session: a crash now loses nothing"
+    );
+    back.await.expect("task");
+}
+
+#[tokio::test]
 async fn a_trigger_that_failed_on_the_store_has_its_user_remembered() {
     let h = Harness::new();
     h.store.fail_on(Some(StoreOp::Load));
