@@ -271,12 +271,18 @@ async fn the_row_is_a_json_document_with_the_seeds_names<T: TestDb>() {
             "sent_at",
             "status",
             "thread_id",
+            "told",
             "ttl",
             "updated_at",
         ],
         "unset fields (last_error) are left out"
     );
     assert_eq!(document["status"], "sent");
+    assert_eq!(
+        document["told"]["items"],
+        serde_json::json!(7),
+        "what the shop was told, a nested object with numbers as numbers"
+    );
     assert_eq!(
         document["ttl"],
         serde_json::json!(i64::MAX),
