@@ -314,7 +314,7 @@ where
         let now = acquire.now;
         let fetched = self.fetch(&request).await?;
         let scanned = Contact::extract(&fetched.transcript, &self.config().shop.phone);
-        let lease = match lease::acquire_resend(&self.ports().store, &acquire, stored).await? {
+        let lease = match lease::acquire_sent(&self.ports().store, &acquire, stored).await? {
             Acquired::Won(lease) => lease,
             Acquired::Lost(holder) => {
                 telemetry::lease_contention();

@@ -40,7 +40,7 @@ use crate::ports::{ChatKitClient, Clock, LeadStore, Mailer, SeenUser, Summarizer
 use crate::record::LeadStatus;
 use crate::request::{LeadRequest, TriggerReason};
 use crate::telemetry;
-use crate::workflow::LeadWorkflow;
+use crate::workflow::{LeadWorkflow, secs};
 
 /// How a sweep looks for leads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,8 +341,4 @@ where
 /// Whether something created at `created_at` is older than `horizon` at `now`.
 fn past(now: i64, created_at: i64, horizon: Duration) -> bool {
     now - created_at > secs(horizon)
-}
-
-fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
 }

@@ -9,7 +9,7 @@
 //!     │
 //! whole thread ── no new customer message ──▶ already_sent (the newest item remembered)
 //!     │        ── still active (quiet period) ──▶ not_idle (the sweeper comes back)
-//! acquire_update ──lost──▶ in_progress | already_sent
+//! acquire_sent ──lost──▶ in_progress | already_sent
 //!     │
 //! updated summary (optional) ─▶ render ─▶ checkpoint ─▶ mailer ─▶ mark_sent (told advanced)
 //! ```
@@ -100,7 +100,7 @@ where
         let won = if is_sent {
             // The look wrote the record since `stored` was read.
             let fresh = store.load(id).await?;
-            lease::acquire_update(store, &acquire, fresh).await?
+            lease::acquire_sent(store, &acquire, fresh).await?
         } else {
             lease::acquire(store, &acquire, Some(stored)).await?
         };
@@ -130,7 +130,7 @@ where
             interval: secs(self.config().updates.check_interval),
         };
         // Decided on the record just read: a burst costs no write.
-        if rules::claim_look(&stored.record, &look).is_none() {
+        if !rules::look_due(&stored.record, &look) {
             return Ok(false);
         }
         let id = &request.thread_id;

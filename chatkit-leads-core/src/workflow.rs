@@ -171,12 +171,12 @@ where
         quiet: Option<Duration>,
     ) -> Result<LeadOutcome, LeadError> {
         let now = self.now();
-        let seen = self.ports.store.load(&request.thread_id).await?;
-        if let Some(sent) = seen.as_ref().filter(|s| s.record.sent_at.is_some()) {
-            if self.config.updates.enabled {
-                return self.after_sent(request, sent.clone(), now, quiet).await;
+        let seen = match self.ports.store.load(&request.thread_id).await? {
+            Some(sent) if self.config.updates.enabled && sent.record.sent_at.is_some() => {
+                return self.after_sent(request, sent, now, quiet).await;
             }
-        }
+            seen => seen,
+        };
         if let Some(blocker) = seen.as_ref().and_then(|s| rules::blocker(&s.record, now)) {
             return Ok(blocked_outcome(blocker));
         }

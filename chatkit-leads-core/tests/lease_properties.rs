@@ -225,7 +225,7 @@ proptest! {
                 }
                 Step::Update(c) => {
                     leases[c] = LeaseId::random();
-                    let next = record.as_ref().and_then(|r| rules::acquire_update(r, &acquire_request(&leases[c], now)));
+                    let next = record.as_ref().and_then(|r| rules::acquire_sent(r, &acquire_request(&leases[c], now)));
                     if let Some(won) = &next {
                         ledger.won_update(c, won, now);
                     }

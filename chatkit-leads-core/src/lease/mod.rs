@@ -141,9 +141,13 @@ pub async fn watch<S: LeadStore + ?Sized>(
     request: &Watch,
     seen: Option<Versioned>,
 ) -> Result<bool, StoreError> {
-    change(store, &request.thread_id, seen, |current| {
-        rules::watch(current, request)
-    })
+    change(
+        store,
+        &request.thread_id,
+        seen,
+        |current| rules::watch(current, request),
+        OwnWrite::Recognised,
+    )
     .await
 }
 
@@ -158,9 +162,13 @@ pub async fn unwatch<S: LeadStore + ?Sized>(
     now: i64,
 ) -> Result<bool, StoreError> {
     let current = store.load(thread_id).await?;
-    change(store, thread_id, current, |current| {
-        current.and_then(|r| rules::unwatch(r, now))
-    })
+    change(
+        store,
+        thread_id,
+        current,
+        |current| current.and_then(|r| rules::unwatch(r, now)),
+        OwnWrite::Recognised,
+    )
     .await
 }
 
@@ -173,6 +181,7 @@ async fn change<S: LeadStore + ?Sized>(
     thread_id: &ThreadId,
     seen: Option<Versioned>,
     rule: impl Fn(Option<&LeadRecord>) -> Option<LeadRecord>,
+    own: OwnWrite,
 ) -> Result<bool, StoreError> {
     let mut current = seen;
     let mut fresh = false;
@@ -185,7 +194,7 @@ async fn change<S: LeadStore + ?Sized>(
             fresh = true;
             continue;
         };
-        match write(store, thread_id, next, Expected::of(current.as_ref())).await? {
+        match write(store, thread_id, next, Expected::of(current.as_ref()), own).await? {
             Written::Done(_) => return Ok(true),
             Written::Refused(now_stored) => {
                 current = now_stored;
@@ -236,7 +245,15 @@ pub async fn acquire<'s, S: LeadStore + ?Sized>(
             continue;
         };
         let expected = Expected::of(current.as_ref());
-        match write(store, &request.thread_id, next, expected).await? {
+        match write(
+            store,
+            &request.thread_id,
+            next,
+            expected,
+            OwnWrite::Recognised,
+        )
+        .await?
+        {
             Written::Done(stored) => {
                 return Ok(Acquired::Won(Lease {
                     store,
@@ -253,27 +270,17 @@ pub async fn acquire<'s, S: LeadStore + ?Sized>(
     Err(contended())
 }
 
-/// An operator's forced resend: takes the lease of a `sent` thread
-/// ([`rules::acquire_resend`]); `Lost` with the record when it is not sent
-/// (anymore), for example because another resend holds the lease now.
+/// Takes the lease of a `sent` thread for an operator's resend or an
+/// update email ([`rules::acquire_sent`]); `Lost` with the record when it
+/// is not sent (any more), for example because another resend or update
+/// holds the lease now.
 ///
 /// # Errors
-/// As [`acquire`].
-pub async fn acquire_resend<'s, S: LeadStore + ?Sized>(
+/// As [`acquire`], and [`StoreError::Unavailable`] when there is no record.
+pub async fn acquire_sent<'s, S: LeadStore + ?Sized>(
     store: &'s S,
     request: &AcquireRequest,
     seen: Option<Versioned>,
-) -> Result<Acquired<'s, S>, StoreError> {
-    take_sent(store, request, seen, rules::acquire_resend).await
-}
-
-/// Takes the lease of a `sent` thread with `rule` (a resend or an update):
-/// `Lost` with the record when the rule refuses it.
-async fn take_sent<'s, S: LeadStore + ?Sized>(
-    store: &'s S,
-    request: &AcquireRequest,
-    seen: Option<Versioned>,
-    rule: fn(&LeadRecord, &AcquireRequest) -> Option<LeadRecord>,
 ) -> Result<Acquired<'s, S>, StoreError> {
     let mut current = seen;
     for _ in 0..MAX_ROUNDS {
@@ -282,14 +289,16 @@ async fn take_sent<'s, S: LeadStore + ?Sized>(
                 "the record of a sent thread is gone".to_owned(),
             ));
         };
-        let Some(next) = rule(&stored.record, request) else {
+        let Some(next) = rules::acquire_sent(&stored.record, request) else {
             return Ok(Acquired::Lost(stored.record));
         };
+        let expected = Expected::Version(stored.version);
         match write(
             store,
             &request.thread_id,
             next,
-            Expected::Version(stored.version),
+            expected,
+            OwnWrite::Recognised,
         )
         .await?
         {
@@ -319,35 +328,11 @@ pub async fn claim_look<S: LeadStore + ?Sized>(
     look: &Look,
     seen: Option<Versioned>,
 ) -> Result<bool, StoreError> {
-    let mut current = seen;
-    let mut fresh = false;
-    for _ in 0..MAX_ROUNDS {
-        let claim = current
-            .as_ref()
-            .and_then(|stored| rules::claim_look(&stored.record, look));
-        let Some(next) = claim else {
-            if fresh {
-                return Ok(false);
-            }
-            current = store.load(thread_id).await?;
-            fresh = true;
-            continue;
-        };
-        // Not `write`: two callers looking in the same second write equal
-        // records, so a refused write that reads back as this caller's is
-        // not proof that it was. A lost answer costs this interval's look.
-        match store
-            .put_or_load(&next, Expected::of(current.as_ref()))
-            .await?
-        {
-            PutOutcome::Written(_) => return Ok(true),
-            PutOutcome::Refused(now_stored) => {
-                current = now_stored.map(|stored| *stored);
-                fresh = true;
-            }
-        }
-    }
-    Err(contended())
+    // Two callers looking in the same second write equal records, so a
+    // refused write that reads back as this caller's is no proof that it
+    // was; a lost answer costs this interval's look.
+    let rule = |current: Option<&LeadRecord>| current.and_then(|r| rules::claim_look(r, look));
+    change(store, thread_id, seen, rule, OwnWrite::NotProof).await
 }
 
 /// Records what a look for news saw without telling the shop
@@ -363,24 +348,14 @@ pub async fn saw<S: LeadStore + ?Sized>(
     due_at: Option<i64>,
 ) -> Result<bool, StoreError> {
     let current = store.load(thread_id).await?;
-    change(store, thread_id, current, |current| {
-        current.and_then(|r| rules::saw(r, now, seen, due_at))
-    })
+    change(
+        store,
+        thread_id,
+        current,
+        |current| current.and_then(|r| rules::saw(r, now, seen, due_at)),
+        OwnWrite::Recognised,
+    )
     .await
-}
-
-/// Takes the lease of a sent thread for an update email
-/// ([`rules::acquire_update`]); `Lost` with the record when it is not
-/// `sent` any more (another caller's update or a resend holds it).
-///
-/// # Errors
-/// As [`acquire`].
-pub async fn acquire_update<'s, S: LeadStore + ?Sized>(
-    store: &'s S,
-    request: &AcquireRequest,
-    seen: Option<Versioned>,
-) -> Result<Acquired<'s, S>, StoreError> {
-    take_sent(store, request, seen, rules::acquire_update).await
 }
 
 /// A won lease: the record as this holder last wrote it, and the marks only
@@ -468,7 +443,7 @@ impl<S: LeadStore + ?Sized> Lease<'_, S> {
                 return Ok(false);
             };
             let expected = Expected::Version(self.current.version);
-            match write(self.store, &thread_id, next, expected).await? {
+            match write(self.store, &thread_id, next, expected, OwnWrite::Recognised).await? {
                 Written::Done(stored) => {
                     self.current = stored;
                     return Ok(true);
@@ -508,20 +483,37 @@ enum Written {
     Refused(Option<Versioned>),
 }
 
+/// Whether a refused write whose record reads back exactly as written was
+/// this caller's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OwnWrite {
+    /// Yes: the record names this caller (its lease id), so only its own
+    /// earlier attempt — retried by a store client after a lost answer —
+    /// can have stored it.
+    Recognised,
+    /// No proof: another caller could have written the same record (a look
+    /// for news claimed in the same second).
+    NotProof,
+}
+
 /// Writes `next` under `expected`; on a refusal takes the record as it is
-/// now and recognises this caller's own earlier (retried) write.
+/// now and, when `own` allows, recognises this caller's own earlier
+/// (retried) write.
 async fn write<S: LeadStore + ?Sized>(
     store: &S,
     thread_id: &ThreadId,
     next: LeadRecord,
     expected: Expected,
+    own: OwnWrite,
 ) -> Result<Written, StoreError> {
     Ok(match store.put_or_load(&next, expected).await? {
         PutOutcome::Written(version) => Written::Done(Versioned {
             record: next,
             version,
         }),
-        PutOutcome::Refused(Some(stored)) if stored.record == next => {
+        PutOutcome::Refused(Some(stored))
+            if own == OwnWrite::Recognised && stored.record == next =>
+        {
             tracing::debug!(%thread_id, "a refused write found its own earlier attempt stored");
             Written::Done(*stored)
         }

@@ -95,12 +95,16 @@ pub fn acquire(existing: Option<&LeadRecord>, req: &AcquireRequest) -> Option<Le
     }
 }
 
-/// The record after an operator's forced resend takes the lease of a sent
-/// thread: `sending` again under a fresh lease, attempts counted, the earlier
-/// delivery checkpoint cleared (that delivery is known to have happened; the
-/// resend is deliberate, not a possible duplicate). `None` unless the record
-/// is `sent` — a thread not sent yet is leased the ordinary way.
-pub fn acquire_resend(existing: &LeadRecord, req: &AcquireRequest) -> Option<LeadRecord> {
+/// The record after a caller takes the lease of a sent thread — an
+/// operator's forced resend, or an update email with the customer's new
+/// messages: `sending` again under a fresh lease, attempts counted, the
+/// delivery checkpoint cleared (every earlier delivery is known to have
+/// happened; this send is deliberate, not a possible duplicate). `None`
+/// unless the record is `sent` — a thread not sent yet is leased the
+/// ordinary way. Should the holder die, the lease expires like any other,
+/// and the next acquire (which finds `sent_at` set) finishes it as an
+/// update, flagged when its delivery may have started.
+pub fn acquire_sent(existing: &LeadRecord, req: &AcquireRequest) -> Option<LeadRecord> {
     (existing.status == LeadStatus::Sent).then(|| LeadRecord {
         status: LeadStatus::Sending,
         lease_id: Some(req.lease_id.clone()),
@@ -115,26 +119,16 @@ pub fn acquire_resend(existing: &LeadRecord, req: &AcquireRequest) -> Option<Lea
     })
 }
 
-/// The record after a caller takes the lease of a sent thread to send an
-/// update email (new customer messages since the shop was last told):
-/// `sending` under a fresh lease, attempts counted, the delivery checkpoint
-/// cleared (every earlier delivery is known to have happened). `None`
-/// unless the record is `sent`. Should the holder die, the lease expires
-/// like any other, and the next acquire — which finds `sent_at` set —
-/// sends the update, flagged when its delivery may have started.
-pub fn acquire_update(existing: &LeadRecord, req: &AcquireRequest) -> Option<LeadRecord> {
-    (existing.status == LeadStatus::Sent).then(|| LeadRecord {
-        status: LeadStatus::Sending,
-        lease_id: Some(req.lease_id.clone()),
-        lock_expires_at: req.lock_expires_at,
-        updated_at: req.now,
-        attempts: existing.attempts.saturating_add(1),
-        last_reason: Some(req.reason.clone()),
-        ttl: req.ttl,
-        delivery_started_at: None,
-        due_at: Some(req.lock_expires_at),
-        ..existing.clone()
-    })
+/// Whether a look for news on `rec` may be claimed at `look.now`: the
+/// record is `sent` and its last look is at least `look.interval` seconds
+/// old. Decided without building a record, so a trigger inside the
+/// interval costs its read and nothing more.
+pub fn look_due(rec: &LeadRecord, look: &Look) -> bool {
+    rec.status == LeadStatus::Sent
+        && rec
+            .told
+            .checked_at
+            .is_none_or(|at| look.now.saturating_sub(at) >= look.interval)
 }
 
 /// The record after a caller claims the look for news on a sent thread at
@@ -142,11 +136,7 @@ pub fn acquire_update(existing: &LeadRecord, req: &AcquireRequest) -> Option<Lea
 /// caller answers from the store alone — unless the record is `sent` and
 /// the last look is at least `look.interval` seconds old.
 pub fn claim_look(rec: &LeadRecord, look: &Look) -> Option<LeadRecord> {
-    let due = rec
-        .told
-        .checked_at
-        .is_none_or(|at| look.now.saturating_sub(at) >= look.interval);
-    (rec.status == LeadStatus::Sent && due).then(|| LeadRecord {
+    look_due(rec, look).then(|| LeadRecord {
         updated_at: look.now,
         due_at: None,
         told: Told {

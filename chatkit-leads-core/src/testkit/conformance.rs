@@ -1206,7 +1206,7 @@ pub async fn an_update_takes_the_lease_of_a_sent_thread<S: LeadStore + ?Sized>(s
 
     let req = acquire_request(&thread, T0 + 70);
     let stored = store.load(&thread).await.expect("load");
-    let mut update = match lease::acquire_update(store, &req, stored).await {
+    let mut update = match lease::acquire_sent(store, &req, stored).await {
         Ok(Acquired::Won(lease)) => lease,
         other => panic!("{case}: the update lease: {other:?}"),
     };
@@ -1218,7 +1218,7 @@ pub async fn an_update_takes_the_lease_of_a_sent_thread<S: LeadStore + ?Sized>(s
     let stored = store.load(&thread).await.expect("load");
     assert!(
         matches!(
-            lease::acquire_update(store, &acquire_request(&thread, T0 + 71), stored).await,
+            lease::acquire_sent(store, &acquire_request(&thread, T0 + 71), stored).await,
             Ok(Acquired::Lost(_))
         ),
         "{case}: one update holder"
@@ -1253,7 +1253,7 @@ pub async fn an_update_takes_the_lease_of_a_sent_thread<S: LeadStore + ?Sized>(s
     let stored = store.load(&thread).await.expect("load");
     assert!(
         matches!(
-            lease::acquire_update(store, &acquire_request(&thread, T0 + 80), stored).await,
+            lease::acquire_sent(store, &acquire_request(&thread, T0 + 80), stored).await,
             Ok(Acquired::Won(_))
         ),
         "{case}: the next update may take it again"
@@ -1306,14 +1306,14 @@ pub async fn one_look_per_interval_and_one_update_holder<S: LeadStore + 'static>
                 let req = acquire_request(&thread, T0 + 110);
                 barrier.wait().await;
                 let seen = store.load(&thread).await?;
-                let won = lease::acquire_update(store.as_ref(), &req, seen).await?;
+                let won = lease::acquire_sent(store.as_ref(), &req, seen).await?;
                 Ok::<_, crate::StoreError>(matches!(won, Acquired::Won(_)))
             })
         });
         let mut won = 0;
         for task in acquires.collect::<Vec<_>>() {
             let result = task.await.unwrap_or_else(|e| panic!("{case}: task: {e}"));
-            won += usize::from(result.unwrap_or_else(|e| panic!("{case}: acquire_update: {e}")));
+            won += usize::from(result.unwrap_or_else(|e| panic!("{case}: acquire_sent: {e}")));
         }
         assert_eq!(
             won, 1,
