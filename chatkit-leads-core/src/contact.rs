@@ -5,6 +5,7 @@
 //! so `٤٠٨‑٥٥٥‑٠١٤٢`, `（４０８）５５５－０１４２` and an address with a
 //! zero-width space inside all read as customers meant them.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -44,10 +45,12 @@ impl Phone {
     /// Parses a phone number with 10–15 digits, or `None`.
     pub fn parse(raw: &str) -> Option<Self> {
         let folded = fold(raw);
-        let digits: String = folded.chars().filter(char::is_ascii_digit).collect();
-        (10..=15).contains(&digits.len()).then(|| Self {
+        if !(10..=15).contains(&digit_count(&folded)) {
+            return None;
+        }
+        Some(Self {
             display: crate::text::single_line(&folded),
-            digits,
+            digits: folded.chars().filter(char::is_ascii_digit).collect(),
         })
     }
 
@@ -124,11 +127,16 @@ impl Contact {
 
     /// Scans the customer's messages (never the assistant's), skipping the
     /// shop's own number.
+    ///
+    /// Each message is read once by each pattern, and only when it could
+    /// hold what is still missing: an address needs an `@`, a phone number
+    /// ten digits. Plain ASCII text is scanned as it is, without a folded
+    /// copy.
     pub fn extract(transcript: &Transcript, shop_phone: &ShopPhone) -> Self {
         let mut contact = Self::default();
         for message in transcript.customer_messages() {
-            let text = fold(&message.text);
-            if contact.email.is_none() {
+            let text = fold(message.text());
+            if contact.email.is_none() && text.contains('@') {
                 contact.email = EMAIL
                     .find(&text)
                     .map(|m| EmailAddress(m.as_str().to_owned()));
@@ -154,16 +162,34 @@ impl Contact {
 }
 
 /// Folds digits and full-width forms to ASCII and drops invisible characters.
-fn fold(text: &str) -> String {
-    text.chars()
-        .filter(|&c| !is_invisible(c))
-        .map(fold_to_ascii)
-        .collect()
+/// ASCII text has neither, so it comes back borrowed.
+fn fold(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .filter(|&c| !is_invisible(c))
+            .map(fold_to_ascii)
+            .collect(),
+    )
 }
 
+/// ASCII digits in `text`.
+fn digit_count(text: &str) -> usize {
+    text.bytes().filter(u8::is_ascii_digit).count()
+}
+
+/// The first phone number in folded `text` that is not the shop's. Runs
+/// of fewer than ten digits (part numbers, years, prices) are passed over
+/// without building a [`Phone`].
 fn find_phone(text: &str, shop_phone: &ShopPhone) -> Option<Phone> {
+    if digit_count(text) < 10 {
+        return None;
+    }
     PHONE_RUN
         .find_iter(text)
+        .filter(|m| digit_count(m.as_str()) >= 10)
         .filter_map(|m| Phone::parse(m.as_str()))
         .find(|p| !shop_phone.matches_digits(&p.digits))
 }
@@ -177,11 +203,7 @@ mod tests {
         Transcript {
             messages: lines
                 .iter()
-                .map(|(speaker, text)| Message {
-                    speaker: *speaker,
-                    created_at: 0,
-                    text: (*text).to_owned(),
-                })
+                .map(|(speaker, text)| Message::new(*speaker, 0, text))
                 .collect(),
             ..Transcript::default()
         }

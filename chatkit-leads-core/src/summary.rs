@@ -236,7 +236,7 @@ impl SummaryInput {
                     Speaker::Customer => "Customer",
                     Speaker::Assistant => assistant_name,
                 };
-                format!("{speaker}: {}", m.text)
+                format!("{speaker}: {}", m.text())
             })
             .collect();
         let input = format!(

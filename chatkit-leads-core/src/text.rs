@@ -21,6 +21,13 @@ pub fn is_invisible(c: char) -> bool {
     )
 }
 
+/// True for what never reaches a transcript or an email's body: the
+/// [`is_invisible`] characters and control characters other than newline,
+/// carriage return and tab (which are line structure).
+pub fn is_hidden(c: char) -> bool {
+    is_invisible(c) || (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
 /// Removes every [`is_invisible`] character.
 pub fn strip_invisible(s: &str) -> String {
     s.chars().filter(|&c| !is_invisible(c)).collect()
@@ -35,6 +42,9 @@ pub fn fold_to_ascii(c: char) -> char {
         0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
         0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x17E0, 0x1810,
     ];
+    if c.is_ascii() {
+        return c;
+    }
     let code = c as u32;
     if (0xFF01..=0xFF5E).contains(&code) {
         // Full-width forms mirror ASCII 0x21..=0x7E at a fixed offset.

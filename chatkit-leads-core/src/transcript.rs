@@ -1,8 +1,12 @@
 //! Turning ChatKit thread items into a clean transcript (SPEC §5).
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 use crate::chatkit::{AssistantContent, Attachment, ItemKind, ThreadItem, UserContent};
+use crate::text::is_hidden;
 
 /// Who said a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -20,8 +24,33 @@ pub struct Message {
     pub speaker: Speaker,
     /// Unix seconds (the item's `created_at`).
     pub created_at: i64,
-    /// Normalised text (LF line ends, at most one blank line in a row, trimmed).
-    pub text: String,
+    /// See [`Message::text`]; private so that every message's text is
+    /// normalised, however the transcript was made.
+    text: String,
+}
+
+impl Message {
+    /// A message whose text is `text` normalised (see [`Message::text`]).
+    ///
+    /// ```
+    /// use chatkit_leads_core::transcript::{Message, Speaker};
+    /// let m = Message::new(Speaker::Customer, 0, " Hi\u{200b}\r\n\r\n\r\nthere ");
+    /// assert_eq!(m.text(), "Hi\n\nthere");
+    /// ```
+    pub fn new(speaker: Speaker, created_at: i64, text: &str) -> Self {
+        Self {
+            speaker,
+            created_at,
+            text: normalize(text),
+        }
+    }
+
+    /// The text, normalised once when the message was made: LF line ends,
+    /// no invisible or control characters other than newline and tab, at
+    /// most one blank line in a row, trimmed. The email shows it as it is.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 // Transcripts are customer data: keep them out of logs even by accident.
@@ -111,7 +140,7 @@ impl Transcript {
     ///   {"id":"2","type":"chatkit.widget","created_at":2}
     /// ]"#).unwrap();
     /// let t = Transcript::from_items(&items);
-    /// assert_eq!(t.messages[0].text, "Hi\n\nthere");
+    /// assert_eq!(t.messages[0].text(), "Hi\n\nthere");
     /// assert_eq!(t.last_activity_at, Some(2));
     /// ```
     pub fn from_items(items: &[ThreadItem]) -> Self {
@@ -131,11 +160,10 @@ impl Transcript {
                         AssistantContent::OutputText { text } => Some(text.as_str()),
                         AssistantContent::Other => None,
                     });
-                    (Speaker::Assistant, join_lines(parts))
+                    (Speaker::Assistant, normalize(&join_lines(parts)))
                 }
                 ItemKind::Other => continue,
             };
-            let text = normalize_whitespace(&text);
             if !text.is_empty() {
                 transcript.messages.push(Message {
                     speaker,
@@ -154,7 +182,11 @@ impl Transcript {
             }
             UserContent::Other => None,
         });
-        let mut text = join_lines(parts);
+        let text = join_lines(parts);
+        if attachments.is_empty() {
+            return normalize(&text);
+        }
+        let mut text = text.into_owned();
         for attachment in attachments {
             let name = crate::text::single_line(attachment.name.as_deref().unwrap_or("file"));
             let mime =
@@ -164,7 +196,8 @@ impl Transcript {
                 .as_deref()
                 .map(str::trim)
                 .unwrap_or("");
-            text.push_str(&format!("\nAttachment: {name} ({mime}) {url}"));
+            // Writing to a String cannot fail.
+            let _ = write!(text, "\nAttachment: {name} ({mime}) {url}");
             if is_http_url(url) && !self.attachments.iter().any(|a| a.url == url) {
                 self.attachments.push(SharedFile {
                     name,
@@ -173,7 +206,7 @@ impl Transcript {
                 });
             }
         }
-        text
+        normalize(&text)
     }
 
     /// Customer messages only.
@@ -196,26 +229,70 @@ pub fn is_http_url(url: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn join_lines<'a>(parts: impl Iterator<Item = &'a str>) -> String {
-    parts.collect::<Vec<_>>().join("\n")
-}
-
-/// CRLF/CR → LF, three or more newlines → two, trimmed.
-fn normalize_whitespace(text: &str) -> String {
-    let unified = text.replace("\r\n", "\n").replace('\r', "\n");
-    let mut out = String::with_capacity(unified.len());
-    let mut newlines = 0;
-    for c in unified.trim().chars() {
-        if c == '\n' {
-            newlines += 1;
-            if newlines <= 2 {
-                out.push(c);
+/// The parts joined by newlines; one part is borrowed as it is.
+fn join_lines<'a>(mut parts: impl Iterator<Item = &'a str>) -> Cow<'a, str> {
+    let Some(first) = parts.next() else {
+        return Cow::Borrowed("");
+    };
+    match parts.next() {
+        None => Cow::Borrowed(first),
+        Some(second) => {
+            let mut joined = [first, second].join("\n");
+            for part in parts {
+                joined.push('\n');
+                joined.push_str(part);
             }
-        } else {
-            newlines = 0;
-            out.push(c);
+            Cow::Owned(joined)
         }
     }
+}
+
+/// Text as the transcript keeps it, and as the email shows it, in one pass:
+/// CRLF and CR become LF; invisible characters and control characters other
+/// than newline and tab are dropped; three or more line breaks in a row
+/// become two; leading and trailing whitespace is trimmed.
+///
+/// Runs of ordinary characters are copied whole; only line breaks and
+/// hidden characters are looked at one by one.
+fn normalize(text: &str) -> String {
+    let text = text.trim_matches(|c: char| c.is_whitespace() || is_hidden(c));
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let (mut run_start, mut i) = (0, 0);
+    let mut newlines = 0;
+    let mut after_cr = false;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if (0x20..0x7F).contains(&byte) || byte == b'\t' {
+            i += 1;
+            continue;
+        }
+        let c = text[i..].chars().next().unwrap_or_default();
+        let special = matches!(c, '\n' | '\r') || is_hidden(c);
+        if !special {
+            i += c.len_utf8();
+            continue;
+        }
+        if run_start < i {
+            out.extend(std::iter::repeat_n('\n', newlines.min(2)));
+            out.push_str(&text[run_start..i]);
+            newlines = 0;
+            after_cr = false;
+        }
+        match c {
+            '\n' if after_cr => after_cr = false,
+            '\n' => newlines += 1,
+            '\r' => {
+                newlines += 1;
+                after_cr = true;
+            }
+            _ => {} // hidden: neither text nor a line break
+        }
+        i += c.len_utf8();
+        run_start = i;
+    }
+    out.extend(std::iter::repeat_n('\n', newlines.min(2)));
+    out.push_str(&text[run_start..]);
     out
 }
 
@@ -234,7 +311,7 @@ mod tests {
                 {"type":"quoted_text","text":"What's your timeline?"},
                 {"type":"input_text","text":"Two weeks"}]}
         ])));
-        assert_eq!(t.messages[0].text, "What's your timeline?\nTwo weeks");
+        assert_eq!(t.messages[0].text(), "What's your timeline?\nTwo weeks");
     }
 
     #[test]
@@ -257,16 +334,44 @@ mod tests {
             {"id":"2","type":"chatkit.assistant_message","created_at":2,"content":[{"type":"output_text","text":"a\r\n\r\n\r\n\r\nb"}]}
         ])));
         assert_eq!(t.messages.len(), 1);
-        assert_eq!(t.messages[0].text, "a\n\nb");
+        assert_eq!(t.messages[0].text(), "a\n\nb");
+    }
+
+    #[test]
+    fn hidden_and_control_characters_never_reach_the_text() {
+        let t = Transcript::from_items(&items(serde_json::json!([
+            {"id":"1","type":"chatkit.user_message","created_at":1,"content":[
+                {"type":"input_text","text":"\u{200b} Seats\u{202e} gnp.exe\u{7}\r\r\u{2066}\n\n\nbye\t\u{ad}"}]}
+        ])));
+        assert_eq!(t.messages[0].text(), "Seats gnp.exe\n\nbye");
+    }
+
+    proptest::proptest! {
+        /// One pass does what the two steps it replaced did one after the
+        /// other: drop hidden characters, then unify line ends, collapse
+        /// blank lines and trim.
+        #[test]
+        fn normalize_is_hygiene_then_whitespace(s in "[a \\t\\r\\n\u{200b}\u{202e}\u{7}\u{85}\u{3000}é]{0,24}") {
+            let visible: String = s
+                .chars()
+                .filter(|&c| !is_hidden(c))
+                .collect();
+            let unified = visible.replace("\r\n", "\n").replace('\r', "\n");
+            let mut expected = String::new();
+            let mut newlines = 0;
+            for c in unified.trim().chars() {
+                newlines = if c == '\n' { newlines + 1 } else { 0 };
+                if newlines <= 2 {
+                    expected.push(c);
+                }
+            }
+            proptest::prop_assert_eq!(normalize(&s), expected);
+        }
     }
 
     #[test]
     fn message_debug_hides_text() {
-        let m = Message {
-            speaker: Speaker::Customer,
-            created_at: 0,
-            text: "call me at 408 555 0142".into(),
-        };
+        let m = Message::new(Speaker::Customer, 0, "call me at 408 555 0142");
         assert!(!format!("{m:?}").contains("408"));
     }
 }

@@ -6,11 +6,7 @@ use proptest::prelude::*;
 
 fn customer_says(text: String) -> Transcript {
     Transcript {
-        messages: vec![Message {
-            speaker: Speaker::Customer,
-            created_at: 0,
-            text,
-        }],
+        messages: vec![Message::new(Speaker::Customer, 0, &text)],
         ..Transcript::default()
     }
 }

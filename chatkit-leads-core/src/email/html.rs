@@ -1,61 +1,34 @@
 //! The text/html part: the section model laid out with inline styles only
 //! (mail clients strip `<style>`), every interpolated value escaped, and every
 //! link passed through [`links::href`].
+//!
+//! Everything is written into one buffer sized for the model up front;
+//! values are escaped as they are written ([`Escaped`], [`Multiline`]).
 
-use super::escape::escape;
+use std::fmt::{self, Write as _};
+
+use super::escape::{Escaped, Multiline};
 use super::links::{self, Segment};
 use super::model::{Fact, Layout, LeadEmail};
 
 const MUTED: &str = "#6b7280";
 const RULE: &str = "#e5e7eb";
 
-/// Escaped text with line breaks as `<br>`.
-fn multiline(s: &str) -> String {
-    escape(s).replace('\n', "<br>")
-}
+/// Markup around the model's text: the fixed page, plus per transcript line
+/// (styles, timestamp, speaker) and per fact. Enough that a page of
+/// ordinary text is written without growing the buffer.
+const PAGE_MARKUP: usize = 8 * 1024;
+const LINE_MARKUP: usize = 160;
 
 /// Renders the model as a complete HTML document.
 pub(crate) fn render(email: &LeadEmail) -> String {
     let mut page = Page {
-        out: String::with_capacity(16 * 1024),
+        out: String::with_capacity(
+            PAGE_MARKUP + email.text_len() + LINE_MARKUP * email.transcript.len(),
+        ),
         brand: &email.brand_color,
     };
-    page.open(email);
-    if let Some(notice) = email.layout.notice() {
-        page.out.push_str(&format!(
-            "<p style=\"margin:16px 0 0;font-weight:bold;\">{}</p>",
-            multiline(notice)
-        ));
-    }
-    page.glance(&email.glance);
-    page.actions(email);
-    match email.layout {
-        Layout::Alert(_) => {}
-        Layout::Update(_) => {
-            page.files(email, "New photos and attachments");
-            page.summary(email, "Updated summary");
-            page.transcript(email, "New messages");
-        }
-        Layout::Lead => {
-            if !email.attribution.is_empty() {
-                page.heading("Attribution");
-                page.facts(&email.attribution);
-            }
-            page.files(email, "Photos and attachments");
-            page.summary(email, "Summary");
-            page.heading("Suggested next steps");
-            page.list("ul", &email.next_steps);
-            page.heading("Follow-up questions");
-            page.list("ul", &email.follow_up_questions);
-            page.heading("Call script");
-            page.list("ol", &email.call_script);
-            page.drafts(email);
-            page.transcript(email, "Transcript");
-        }
-    }
-    page.heading("Diagnostics");
-    page.facts(&email.diagnostics);
-    page.out.push_str("</div></body></html>\n");
+    page.write(email).expect("writing to a String cannot fail");
     page.out
 }
 
@@ -75,20 +48,64 @@ struct Page<'a> {
 }
 
 impl Page<'_> {
+    fn write(&mut self, email: &LeadEmail) -> fmt::Result {
+        self.open(email)?;
+        if let Some(notice) = email.layout.notice() {
+            write!(
+                self.out,
+                "<p style=\"margin:16px 0 0;font-weight:bold;\">{}</p>",
+                Multiline(notice)
+            )?;
+        }
+        self.heading("At a glance")?;
+        self.facts(&email.glance)?;
+        self.actions(email)?;
+        match email.layout {
+            Layout::Alert(_) => {}
+            Layout::Update(_) => {
+                self.files(email, "New photos and attachments")?;
+                self.summary(email, "Updated summary")?;
+                self.transcript(email, "New messages")?;
+            }
+            Layout::Lead => {
+                if !email.attribution.is_empty() {
+                    self.heading("Attribution")?;
+                    self.facts(&email.attribution)?;
+                }
+                self.files(email, "Photos and attachments")?;
+                self.summary(email, "Summary")?;
+                self.heading("Suggested next steps")?;
+                self.list("ul", &email.next_steps)?;
+                self.heading("Follow-up questions")?;
+                self.list("ul", &email.follow_up_questions)?;
+                self.heading("Call script")?;
+                self.list("ol", &email.call_script)?;
+                self.drafts(email)?;
+                self.transcript(email, "Transcript")?;
+            }
+        }
+        self.heading("Diagnostics")?;
+        self.facts(&email.diagnostics)?;
+        self.out.push_str("</div></body></html>\n");
+        Ok(())
+    }
+
     /// A link when `target` passes the gate, plain escaped text otherwise.
-    fn link(&self, target: &str, text: &str) -> String {
+    fn link(&mut self, target: &str, text: &str) -> fmt::Result {
         match links::href(target) {
-            Some(href) => format!(
+            Some(href) => write!(
+                self.out,
                 "<a href=\"{href}\" style=\"color:{};\">{}</a>",
                 self.brand,
-                escape(text)
+                Escaped(text)
             ),
-            None => escape(text),
+            None => write!(self.out, "{}", Escaped(text)),
         }
     }
 
-    fn open(&mut self, email: &LeadEmail) {
-        self.out.push_str(&format!(
+    fn open(&mut self, email: &LeadEmail) -> fmt::Result {
+        write!(
+            self.out,
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>{subject}</title></head>\
@@ -98,163 +115,164 @@ impl Page<'_> {
              <div style=\"border-top:4px solid {brand};padding-top:12px;\">\
              <h1 style=\"margin:0;font-size:20px;color:{brand};\">{title}</h1>\
              <p style=\"margin:4px 0 0;color:{MUTED};\">{shop}</p></div>",
-            subject = escape(&email.subject),
+            subject = Escaped(&email.subject),
             brand = self.brand,
-            title = escape(&email.title),
-            shop = escape(&email.shop_name),
-        ));
+            title = Escaped(&email.title),
+            shop = Escaped(&email.shop_name),
+        )
     }
 
-    fn heading(&mut self, title: &str) {
-        self.out.push_str(&format!(
+    fn heading(&mut self, title: &str) -> fmt::Result {
+        write!(
+            self.out,
             "<h2 style=\"margin:22px 0 8px;padding-bottom:4px;font-size:16px;color:{};\
              border-bottom:1px solid {RULE};\">{}</h2>",
             self.brand,
-            escape(title)
-        ));
+            Escaped(title)
+        )
     }
 
-    fn glance(&mut self, facts: &[Fact]) {
-        self.heading("At a glance");
-        self.facts(facts);
-    }
-
-    fn facts(&mut self, facts: &[Fact]) {
+    fn facts(&mut self, facts: &[Fact]) -> fmt::Result {
         for fact in facts {
-            let value = match &fact.link {
-                Some(target) => self.link(target, &fact.value),
-                None => multiline(&fact.value),
-            };
-            self.out.push_str(&format!(
+            write!(
+                self.out,
                 "<div style=\"margin:0 0 2px;word-break:break-word;\">\
-                 <span style=\"color:{MUTED};\">{}:</span> {value}</div>",
-                escape(fact.label)
-            ));
+                 <span style=\"color:{MUTED};\">{}:</span> ",
+                Escaped(fact.label)
+            )?;
+            match &fact.link {
+                Some(target) => self.link(target, &fact.value)?,
+                None => write!(self.out, "{}", Multiline(&fact.value))?,
+            }
+            self.out.push_str("</div>");
         }
+        Ok(())
     }
 
-    fn actions(&mut self, email: &LeadEmail) {
-        self.heading("Quick actions");
+    fn actions(&mut self, email: &LeadEmail) -> fmt::Result {
+        self.heading("Quick actions")?;
         self.out.push_str("<p style=\"margin:0;\">");
         for action in &email.actions {
             // A refused target leaves its button out rather than showing a dead one.
             if let Some(href) = links::href(&action.target) {
-                self.out.push_str(&format!(
+                write!(
+                    self.out,
                     "<a href=\"{href}\" style=\"display:inline-block;margin:0 6px 6px 0;padding:8px 14px;\
                      border-radius:4px;background:{brand};color:#ffffff;text-decoration:none;\
                      font-weight:bold;\">{label}</a>",
                     brand = self.brand,
-                    label = escape(action.label),
-                ));
+                    label = Escaped(action.label),
+                )?;
             }
         }
         self.out.push_str("</p>");
+        Ok(())
     }
 
-    fn files(&mut self, email: &LeadEmail, title: &str) {
-        self.heading(title);
+    fn files(&mut self, email: &LeadEmail, title: &str) -> fmt::Result {
+        self.heading(title)?;
         if email.files.is_empty() {
-            self.out.push_str(&format!(
+            return write!(
+                self.out,
                 "<p style=\"margin:0;color:{MUTED};\">None shared.</p>"
-            ));
-            return;
+            );
         }
         self.out
             .push_str("<ul style=\"margin:0;padding-left:20px;\">");
         for file in &email.files {
-            let link = self.link(&file.url, &file.url);
-            self.out.push_str(&format!(
-                "<li>{} ({}) → {link}",
-                escape(&file.name),
-                escape(&file.mime_type)
-            ));
+            write!(
+                self.out,
+                "<li>{} ({}) → ",
+                Escaped(&file.name),
+                Escaped(&file.mime_type)
+            )?;
+            self.link(&file.url, &file.url)?;
             if let Some((cid, size)) = &file.inline {
-                let dimensions = match size {
-                    Some((width, height)) => format!(
+                write!(
+                    self.out,
+                    "<br><img src=\"cid:{}\" alt=\"{}\"",
+                    Escaped(cid),
+                    Escaped(&file.name)
+                )?;
+                if let Some((width, height)) = size {
+                    write!(
+                        self.out,
                         " width=\"{}\" height=\"{}\"",
                         (*width).min(640),
                         scaled(*width, *height)
-                    ),
-                    None => String::new(),
-                };
-                self.out.push_str(&format!(
-                    "<br><img src=\"cid:{}\" alt=\"{}\"{dimensions} \
-                     style=\"display:block;max-width:100%;height:auto;margin:6px 0;\">",
-                    escape(cid),
-                    escape(&file.name)
-                ));
+                    )?;
+                }
+                self.out
+                    .push_str(" style=\"display:block;max-width:100%;height:auto;margin:6px 0;\">");
             }
             if let Some(why) = &file.not_attached {
-                self.out.push_str(&format!(
+                write!(
+                    self.out,
                     "<br><span style=\"color:{MUTED};\">Not attached: {}</span>",
-                    escape(why)
-                ));
+                    Escaped(why)
+                )?;
             }
             self.out.push_str("</li>");
         }
         self.out.push_str("</ul>");
+        Ok(())
     }
 
-    fn list(&mut self, tag: &str, items: &[String]) {
+    fn list(&mut self, tag: &str, items: &[String]) -> fmt::Result {
         if items.is_empty() {
-            self.out
-                .push_str(&format!("<p style=\"margin:0;color:{MUTED};\">None.</p>"));
-            return;
+            return write!(self.out, "<p style=\"margin:0;color:{MUTED};\">None.</p>");
         }
-        self.out
-            .push_str(&format!("<{tag} style=\"margin:0;padding-left:20px;\">"));
+        write!(self.out, "<{tag} style=\"margin:0;padding-left:20px;\">")?;
         for item in items {
-            self.out.push_str(&format!("<li>{}</li>", multiline(item)));
+            write!(self.out, "<li>{}</li>", Multiline(item))?;
         }
-        self.out.push_str(&format!("</{tag}>"));
+        write!(self.out, "</{tag}>")
     }
 
-    fn drafts(&mut self, email: &LeadEmail) {
-        self.heading("Drafts");
+    fn drafts(&mut self, email: &LeadEmail) -> fmt::Result {
+        self.heading("Drafts")?;
         let d = &email.drafts;
-        let label = |text: &str| format!("<span style=\"color:{MUTED};\">{}:</span>", escape(text));
-        let boxed = |text: &str| {
-            format!(
-                "<div style=\"margin:2px 0 10px;padding:8px 10px;background:#f9fafb;\
-                 border:1px solid {RULE};border-radius:4px;\">{}</div>",
-                multiline(text)
-            )
-        };
-        self.out.push_str(&format!(
-            "<div>{}</div>{}<div style=\"margin:0 0 10px;\">{} {}</div><div>{}</div>{}",
-            label("SMS"),
-            boxed(&d.sms),
-            label("Email subject"),
-            escape(&d.email_subject),
-            label("Email body"),
-            boxed(&d.email_body),
-        ));
+        write!(
+            self.out,
+            "<div><span style=\"color:{MUTED};\">SMS:</span></div>\
+             <div style=\"margin:2px 0 10px;padding:8px 10px;background:#f9fafb;\
+             border:1px solid {RULE};border-radius:4px;\">{sms}</div>\
+             <div style=\"margin:0 0 10px;\"><span style=\"color:{MUTED};\">Email subject:</span> {subject}</div>\
+             <div><span style=\"color:{MUTED};\">Email body:</span></div>\
+             <div style=\"margin:2px 0 10px;padding:8px 10px;background:#f9fafb;\
+             border:1px solid {RULE};border-radius:4px;\">{body}</div>",
+            sms = Multiline(&d.sms),
+            subject = Escaped(&d.email_subject),
+            body = Multiline(&d.email_body),
+        )
     }
 
-    fn summary(&mut self, email: &LeadEmail, title: &str) {
-        self.heading(title);
-        self.out.push_str(&format!(
+    fn summary(&mut self, email: &LeadEmail, title: &str) -> fmt::Result {
+        self.heading(title)?;
+        write!(
+            self.out,
             "<p style=\"margin:0;\">{}</p>",
-            multiline(&email.summary)
-        ));
+            Multiline(&email.summary)
+        )
     }
 
-    fn transcript(&mut self, email: &LeadEmail, title: &str) {
-        self.heading(title);
+    fn transcript(&mut self, email: &LeadEmail, title: &str) -> fmt::Result {
+        self.heading(title)?;
         for line in &email.transcript {
-            self.out.push_str(&format!(
+            write!(
+                self.out,
                 "<p style=\"margin:0 0 8px;\"><span style=\"color:{MUTED};\">[{}]</span> <b>{}:</b> ",
-                escape(&line.timestamp),
-                escape(&line.speaker)
-            ));
-            for segment in links::segments(&line.text) {
-                let piece = match segment {
-                    Segment::Text(text) => multiline(text),
-                    Segment::Url(url) => self.link(url, url),
-                };
-                self.out.push_str(&piece);
+                line.timestamp(),
+                Escaped(email.speaker(line))
+            )?;
+            for segment in links::segments(line.text) {
+                match segment {
+                    Segment::Text(text) => write!(self.out, "{}", Multiline(text))?,
+                    Segment::Url(url) => self.link(url, url)?,
+                }
             }
             self.out.push_str("</p>");
         }
+        Ok(())
     }
 }

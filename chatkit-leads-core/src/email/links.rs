@@ -139,17 +139,22 @@ pub(crate) fn segments(text: &str) -> Vec<Segment<'_>> {
 /// The next `http://` or `https://` (ASCII case-insensitive) at or after
 /// `from`: its byte offset and the length of the scheme with `://`.
 fn find_scheme(text: &str, from: usize) -> Option<(usize, usize)> {
+    // Look for "://" (a fast substring search) and then at what precedes
+    // it, rather than trying both schemes at every position.
     let bytes = text.as_bytes();
-    (from..bytes.len()).find_map(|i| {
-        let rest = &bytes[i..];
-        if rest.len() >= 8 && rest[..8].eq_ignore_ascii_case(b"https://") {
-            Some((i, 8))
-        } else if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"http://") {
-            Some((i, 7))
-        } else {
-            None
+    let mut search = from;
+    while let Some(found) = text[search..].find("://") {
+        let colon = search + found;
+        for scheme in [&b"https"[..], &b"http"[..]] {
+            if let Some(start) = colon.checked_sub(scheme.len()).filter(|&s| s >= from)
+                && bytes[start..colon].eq_ignore_ascii_case(scheme)
+            {
+                return Some((start, scheme.len() + 3));
+            }
         }
-    })
+        search = colon + 3;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -237,6 +242,30 @@ mod tests {
                 proptest::prop_assert!(!h.contains(['"', '<', '>', '\'']), "{h}");
                 proptest::prop_assert!(!h.chars().any(|c| c.is_whitespace() || c.is_control()), "{h}");
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The substring search finds the scheme that trying both at every
+        /// position finds.
+        #[test]
+        fn find_scheme_agrees_with_trying_every_position(
+            text in "[hHtTpPsS:/ é]{0,24}",
+            from in 0usize..24,
+        ) {
+            let from = (0..=from.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            let bytes = text.as_bytes();
+            let naive = (from..bytes.len()).find_map(|i| {
+                let rest = &bytes[i..];
+                if rest.len() >= 8 && rest[..8].eq_ignore_ascii_case(b"https://") {
+                    Some((i, 8))
+                } else if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"http://") {
+                    Some((i, 7))
+                } else {
+                    None
+                }
+            });
+            proptest::prop_assert_eq!(find_scheme(&text, from), naive);
         }
     }
 

@@ -4,10 +4,12 @@
 //! chooses every label, value and link target. The text and HTML renderers
 //! only lay the model out, so both parts always carry the same facts.
 
-use chrono::DateTime;
+use std::fmt;
+
+use chrono::{DateTime, Datelike, Timelike};
 
 use crate::summary::CALL_SCRIPT_PROMPTS;
-use crate::text::{is_invisible, single_line, truncate_chars};
+use crate::text::{is_hidden, single_line, truncate_chars};
 use crate::transcript::Speaker;
 
 use super::input::{EmailCopy, LeadEmailInput, UpdateEmailInput};
@@ -94,20 +96,29 @@ pub(crate) struct Drafts {
     pub email_body: String,
 }
 
-/// One transcript message.
+/// One transcript message, its text borrowed from the transcript: a
+/// [`crate::transcript::Message`]'s text is normalised when it is made and
+/// is what the email shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Line {
-    /// `YYYY-MM-DD HH:MM:SSZ`.
-    pub timestamp: String,
-    /// `Customer` or the assistant's display name.
-    pub speaker: String,
+pub(crate) struct Line<'a> {
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Who said it.
+    pub speaker: Speaker,
     /// The message (cleaned; may contain newlines).
-    pub text: String,
+    pub text: &'a str,
+}
+
+impl Line<'_> {
+    /// When it was said, as `YYYY-MM-DD HH:MM:SSZ`.
+    pub(crate) fn timestamp(&self) -> Timestamp {
+        Timestamp(self.created_at)
+    }
 }
 
 /// The whole email, section by section (SPEC §10).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LeadEmail {
+pub(crate) struct LeadEmail<'a> {
     /// The subject (one line, capped).
     pub subject: String,
     /// 1. Header title: "New chat lead from <page host or shop name>".
@@ -133,7 +144,9 @@ pub(crate) struct LeadEmail {
     /// 10. Drafts.
     pub drafts: Drafts,
     /// 11. Transcript.
-    pub transcript: Vec<Line>,
+    pub transcript: Vec<Line<'a>>,
+    /// The assistant's display name (one line), for its transcript lines.
+    pub assistant_name: String,
     /// 12. Diagnostics.
     pub diagnostics: Vec<Fact>,
     /// Accent colour (`#RRGGBB`, validated by `BrandColor`).
@@ -165,9 +178,31 @@ impl Layout {
     }
 }
 
-impl LeadEmail {
+impl<'a> LeadEmail<'a> {
+    /// Who said `line`, as the transcript shows it.
+    pub(crate) fn speaker(&self, line: &Line<'_>) -> &str {
+        match line.speaker {
+            Speaker::Customer => "Customer",
+            Speaker::Assistant => &self.assistant_name,
+        }
+    }
+
+    /// The length of the free text the renderers copy (transcript, summary,
+    /// drafts), to size their buffers once.
+    pub(crate) fn text_len(&self) -> usize {
+        let drafts = &self.drafts;
+        self.transcript
+            .iter()
+            .map(|line| line.text.len())
+            .sum::<usize>()
+            + self.summary.len()
+            + drafts.sms.len()
+            + drafts.email_subject.len()
+            + drafts.email_body.len()
+    }
+
     /// Decides every fact of the email.
-    pub(crate) fn from_input(input: &LeadEmailInput<'_>) -> Self {
+    pub(crate) fn from_input(input: &LeadEmailInput<'a>) -> Self {
         let shop = input.shop;
         let summary = input.summary;
         let contact = input.contact;
@@ -289,12 +324,9 @@ impl LeadEmail {
             .messages
             .iter()
             .map(|m| Line {
-                timestamp: timestamp(m.created_at),
-                speaker: match m.speaker {
-                    Speaker::Customer => "Customer".to_owned(),
-                    Speaker::Assistant => single_line(&shop.assistant_name),
-                },
-                text: clean(&m.text),
+                created_at: m.created_at,
+                speaker: m.speaker,
+                text: m.text(),
             })
             .collect();
 
@@ -322,6 +354,7 @@ impl LeadEmail {
             ),
             drafts,
             transcript,
+            assistant_name: single_line(&shop.assistant_name),
             diagnostics: diagnostics(input, &logs_url),
             brand_color: shop.brand_color.as_str().to_owned(),
             layout: Layout::Lead,
@@ -331,7 +364,7 @@ impl LeadEmail {
     /// The short alert sent instead of a resend under
     /// `DuplicatePolicy::AlertOnly`: who the customer is, how to reach
     /// them, and why the lead is not repeated.
-    pub(crate) fn delivery_alert(input: &LeadEmailInput<'_>) -> Self {
+    pub(crate) fn delivery_alert(input: &LeadEmailInput<'a>) -> Self {
         let mut email = Self::from_input(input);
         let thread = input.thread.id.as_str();
         email.subject = single_line(&format!(
@@ -351,7 +384,7 @@ impl LeadEmail {
     /// An update email: the customer wrote again after the lead went out.
     /// Only the new messages and files, contact details first given in them
     /// marked new, the updated summary when the model made one.
-    pub(crate) fn update(input: &UpdateEmailInput<'_>) -> Self {
+    pub(crate) fn update(input: &UpdateEmailInput<'a>) -> Self {
         let lead = &input.lead;
         let mut email = Self::from_input(lead);
         email.subject = reply_subject(input);
@@ -601,7 +634,7 @@ fn diagnostics(input: &LeadEmailInput<'_>, logs_url: &str) -> Vec<Fact> {
             format!(
                 "an earlier attempt started delivering this lead at {} and its outcome is unknown; \
                  it may already be in your inbox",
-                timestamp(dup.earlier_delivery_started_at)
+                Timestamp(dup.earlier_delivery_started_at)
             ),
         ));
     }
@@ -611,7 +644,7 @@ fn diagnostics(input: &LeadEmailInput<'_>, logs_url: &str) -> Vec<Fact> {
             match resend.earlier_sent_at {
                 Some(at) => format!(
                     "sent again by an operator; this lead first went out at {}",
-                    timestamp(at)
+                    Timestamp(at)
                 ),
                 None => "sent again by an operator".to_owned(),
             },
@@ -626,12 +659,38 @@ fn diagnostics(input: &LeadEmailInput<'_>, logs_url: &str) -> Vec<Fact> {
     facts
 }
 
-/// `YYYY-MM-DD HH:MM:SSZ` in UTC.
-pub(crate) fn timestamp(unix_seconds: i64) -> String {
-    DateTime::from_timestamp(unix_seconds, 0).map_or_else(
-        || format!("@{unix_seconds}"),
-        |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string(),
-    )
+/// A time as the email shows it: `YYYY-MM-DD HH:MM:SSZ` in UTC
+/// (`@<unix seconds>` when out of range). Every transcript line has one, so
+/// it is written from a fixed buffer rather than through six padded
+/// integer formats.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timestamp(pub i64);
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(t) =
+            DateTime::from_timestamp(self.0, 0).filter(|t| (0..=9999).contains(&t.year()))
+        else {
+            return write!(f, "@{}", self.0);
+        };
+        let mut text = *b"0000-00-00 00:00:00Z";
+        let year = t.year().unsigned_abs();
+        let fields = [
+            (0, year / 100),
+            (2, year % 100),
+            (5, t.month()),
+            (8, t.day()),
+            (11, t.hour()),
+            (14, t.minute()),
+            (17, t.second()),
+        ];
+        for (at, value) in fields {
+            // Each value is below 100: two ASCII digits.
+            text[at] = b'0' + (value / 10) as u8;
+            text[at + 1] = b'0' + (value % 10) as u8;
+        }
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+    }
 }
 
 /// Untrusted multi-line text for display: line ends unified, invisible and
@@ -640,7 +699,7 @@ pub(crate) fn clean(s: &str) -> String {
     s.replace("\r\n", "\n")
         .replace('\r', "\n")
         .chars()
-        .filter(|&c| !is_invisible(c) && (!c.is_control() || c == '\n' || c == '\t'))
+        .filter(|&c| !is_hidden(c))
         .collect::<String>()
         .trim()
         .to_owned()
@@ -767,7 +826,18 @@ mod tests {
 
     #[test]
     fn timestamps_are_utc_with_a_z() {
-        assert_eq!(timestamp(1_767_304_840), "2026-01-01 22:00:40Z");
+        assert_eq!(Timestamp(1_767_304_840).to_string(), "2026-01-01 22:00:40Z");
+        assert_eq!(Timestamp(i64::MAX).to_string(), format!("@{}", i64::MAX));
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01 00:00:00Z");
+        assert_eq!(
+            Timestamp(-62_135_596_800).to_string(),
+            "0001-01-01 00:00:00Z"
+        );
+        assert_eq!(
+            Timestamp(253_402_300_799).to_string(),
+            "9999-12-31 23:59:59Z"
+        );
+        assert_eq!(Timestamp(253_402_300_800).to_string(), "@253402300800");
     }
 
     #[test]

@@ -1,70 +1,81 @@
 //! The text/plain part: the section model as readable plain text. It has no
 //! quick-actions section; the tel:/mailto: targets appear next to the facts.
+//!
+//! Written into one buffer sized for the model up front, with no
+//! intermediate strings.
+
+use std::fmt::{self, Display, Write as _};
 
 use super::model::{Fact, Layout, LeadEmail};
 
+/// Text around the model's free text: headings, facts, the transcript's
+/// timestamps and speakers.
+const PAGE_TEXT: usize = 4 * 1024;
+const LINE_TEXT: usize = 40;
+
 /// Renders the model as plain text.
 pub(crate) fn render(email: &LeadEmail) -> String {
-    let mut out = String::with_capacity(8 * 1024);
-    out.push_str(&email.title);
-    out.push('\n');
-    out.push_str(&email.shop_name);
-    out.push('\n');
+    let mut out =
+        String::with_capacity(PAGE_TEXT + email.text_len() + LINE_TEXT * email.transcript.len());
+    write(&mut out, email).expect("writing to a String cannot fail");
+    out
+}
 
+fn write(out: &mut String, email: &LeadEmail) -> fmt::Result {
+    writeln!(out, "{}\n{}", email.title, email.shop_name)?;
     if let Some(notice) = email.layout.notice() {
-        out.push('\n');
-        out.push_str(notice);
-        out.push('\n');
+        writeln!(out, "\n{notice}")?;
     }
 
-    heading(&mut out, "At a glance");
-    facts(&mut out, &email.glance);
+    heading(out, "At a glance")?;
+    facts(out, &email.glance)?;
 
     match email.layout {
         Layout::Alert(_) => {}
         Layout::Update(_) => {
-            files(&mut out, email, "New photos and attachments");
-            summary(&mut out, email, "Updated summary");
-            transcript(&mut out, email, "New messages");
+            files(out, email, "New photos and attachments")?;
+            summary(out, email, "Updated summary")?;
+            transcript(out, email, "New messages")?;
         }
         Layout::Lead => {
             if !email.attribution.is_empty() {
-                heading(&mut out, "Attribution");
-                facts(&mut out, &email.attribution);
+                heading(out, "Attribution")?;
+                facts(out, &email.attribution)?;
             }
-            files(&mut out, email, "Photos and attachments");
-            summary(&mut out, email, "Summary");
-            heading(&mut out, "Suggested next steps");
-            list(&mut out, &email.next_steps, false);
-            heading(&mut out, "Follow-up questions");
-            list(&mut out, &email.follow_up_questions, false);
-            heading(&mut out, "Call script");
-            list(&mut out, &email.call_script, true);
+            files(out, email, "Photos and attachments")?;
+            summary(out, email, "Summary")?;
+            heading(out, "Suggested next steps")?;
+            list(out, &email.next_steps, false)?;
+            heading(out, "Follow-up questions")?;
+            list(out, &email.follow_up_questions, false)?;
+            heading(out, "Call script")?;
+            list(out, &email.call_script, true)?;
 
-            heading(&mut out, "Drafts");
+            heading(out, "Drafts")?;
             // Drafts are not indented so they can be copied as they are.
             let d = &email.drafts;
-            out.push_str(&format!(
-                "SMS:\n{}\n\nEmail subject: {}\n\nEmail body:\n{}\n",
+            writeln!(
+                out,
+                "SMS:\n{}\n\nEmail subject: {}\n\nEmail body:\n{}",
                 d.sms, d.email_subject, d.email_body
-            ));
-            transcript(&mut out, email, "Transcript");
+            )?;
+            transcript(out, email, "Transcript")?;
         }
     }
 
-    heading(&mut out, "Diagnostics");
-    facts(&mut out, &email.diagnostics);
-    out
+    heading(out, "Diagnostics")?;
+    facts(out, &email.diagnostics)
 }
 
-fn files(out: &mut String, email: &LeadEmail, title: &str) {
-    heading(out, title);
+fn files(out: &mut String, email: &LeadEmail, title: &str) -> fmt::Result {
+    heading(out, title)?;
     if email.files.is_empty() {
         out.push_str("None shared.\n");
     }
     for file in &email.files {
-        out.push_str(&format!(
-            "- {} ({}) → {}{}\n",
+        writeln!(
+            out,
+            "- {} ({}) → {}{}",
             file.name,
             file.mime_type,
             file.url,
@@ -73,65 +84,76 @@ fn files(out: &mut String, email: &LeadEmail, title: &str) {
             } else {
                 ""
             }
-        ));
+        )?;
         if let Some(why) = &file.not_attached {
-            out.push_str(&format!("  not attached: {why}\n"));
+            writeln!(out, "  not attached: {why}")?;
         }
     }
+    Ok(())
 }
 
-fn summary(out: &mut String, email: &LeadEmail, title: &str) {
-    heading(out, title);
-    out.push_str(&email.summary);
-    out.push('\n');
+fn summary(out: &mut String, email: &LeadEmail, title: &str) -> fmt::Result {
+    heading(out, title)?;
+    writeln!(out, "{}", email.summary)
 }
 
-fn transcript(out: &mut String, email: &LeadEmail, title: &str) {
-    heading(out, title);
+fn transcript(out: &mut String, email: &LeadEmail, title: &str) -> fmt::Result {
+    heading(out, title)?;
     for line in &email.transcript {
-        out.push_str(&format!(
-            "[{}] {}: {}\n",
-            line.timestamp,
-            line.speaker,
-            indent_rest(&line.text, "    ")
-        ));
+        writeln!(
+            out,
+            "[{}] {}: {}",
+            line.timestamp(),
+            email.speaker(line),
+            Indented(line.text, "    ")
+        )?;
     }
+    Ok(())
 }
 
-fn heading(out: &mut String, title: &str) {
-    out.push_str(&format!("\n== {title} ==\n"));
+fn heading(out: &mut String, title: &str) -> fmt::Result {
+    write!(out, "\n== {title} ==\n")
 }
 
-fn facts(out: &mut String, facts: &[Fact]) {
+fn facts(out: &mut String, facts: &[Fact]) -> fmt::Result {
     for fact in facts {
-        out.push_str(&format!(
-            "{}: {}",
-            fact.label,
-            indent_rest(&fact.value, "  ")
-        ));
+        write!(out, "{}: {}", fact.label, Indented(&fact.value, "  "))?;
         if let Some(link) = fact.link.as_deref().filter(|l| *l != fact.value) {
-            out.push_str(&format!(" <{link}>"));
+            write!(out, " <{link}>")?;
         }
         out.push('\n');
     }
+    Ok(())
 }
 
-fn list(out: &mut String, items: &[String], numbered: bool) {
+fn list(out: &mut String, items: &[String], numbered: bool) -> fmt::Result {
     if items.is_empty() {
         out.push_str("None.\n");
     }
     for (i, item) in items.iter().enumerate() {
-        let marker = if numbered {
-            format!("{}.", i + 1)
+        if numbered {
+            write!(out, "{}.", i + 1)?;
         } else {
-            "-".to_owned()
-        };
-        out.push_str(&format!("{marker} {}\n", indent_rest(item, "   ")));
+            out.push('-');
+        }
+        writeln!(out, " {}", Indented(item, "   "))?;
     }
+    Ok(())
 }
 
-/// Every line after the first indented, so continuation lines stay visibly
-/// part of their entry.
-fn indent_rest(text: &str, prefix: &str) -> String {
-    text.replace('\n', &format!("\n{prefix}"))
+/// Text whose second and later lines start with a prefix, so they line up
+/// under the first.
+struct Indented<'a>(&'a str, &'a str);
+
+impl Display for Indented<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut lines = self.0.split('\n');
+        f.write_str(lines.next().unwrap_or_default())?;
+        for line in lines {
+            f.write_char('\n')?;
+            f.write_str(self.1)?;
+            f.write_str(line)?;
+        }
+        Ok(())
+    }
 }
