@@ -51,6 +51,28 @@ pub enum DuplicatePolicy {
     AlertOnly,
 }
 
+/// The sent memo ([`LeadWorkflow`](crate::LeadWorkflow) remembers threads it
+/// has read as sent and answers their triggers `already_sent` without a
+/// store read, for as long as that answer cannot change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoPolicy {
+    /// Most threads remembered (default 10 000, about a megabyte); 0 turns
+    /// the memo off and every trigger reads the store.
+    pub capacity: usize,
+    /// Longest a thread is remembered (default 300 s): a record changed by
+    /// hand in the store is honoured within this time.
+    pub max_age: Duration,
+}
+
+impl Default for MemoPolicy {
+    fn default() -> Self {
+        Self {
+            capacity: 10_000,
+            max_age: Duration::from_secs(300),
+        }
+    }
+}
+
 /// Update emails: what the shop hears when a customer keeps writing after
 /// the lead went out (SPEC §12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +124,8 @@ pub struct LeadConfig {
     pub duplicates: DuplicatePolicy,
     /// Update emails.
     pub updates: UpdatePolicy,
+    /// The sent memo.
+    pub memo: MemoPolicy,
     /// Customer photos in the email (used when the workflow has a
     /// [`crate::PhotoFetcher`]).
     pub photos: PhotoPolicy,
@@ -134,6 +158,7 @@ impl LeadConfig {
             readiness: ReadinessPolicy::default(),
             duplicates: DuplicatePolicy::default(),
             updates: UpdatePolicy::default(),
+            memo: MemoPolicy::default(),
             photos: PhotoPolicy::default(),
             quiet_period: None,
             recheck_after: Duration::from_secs(600),

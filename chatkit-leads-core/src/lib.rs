@@ -26,10 +26,12 @@ pub mod chatkit;
 pub mod config;
 pub mod contact;
 pub mod email;
+mod flight;
 pub mod hours;
 pub mod ids;
 pub mod inspect;
 pub mod lease;
+mod memo;
 pub mod outcome;
 pub mod photos;
 pub mod ports;
@@ -48,7 +50,9 @@ pub mod workflow;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use config::{DuplicatePolicy, LeadConfig, LeasePolicy, ReadinessPolicy, UpdatePolicy};
+pub use config::{
+    DuplicatePolicy, LeadConfig, LeasePolicy, MemoPolicy, ReadinessPolicy, UpdatePolicy,
+};
 pub use contact::{Contact, EmailAddress, Phone};
 pub use email::{Envelope, OutgoingEmail};
 pub use ids::{IdError, LeaseId, ThreadId, UserId};

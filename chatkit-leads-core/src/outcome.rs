@@ -166,7 +166,7 @@ pub struct LeadResponse {
 
 /// Why a lead could not be processed. The record is left so that a later
 /// trigger retries.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 #[non_exhaustive]
 pub enum LeadError {
     /// The request was refused before any I/O.

@@ -12,6 +12,7 @@
 //! | `chatkit_leads_chatkit_requests_total` | counter | `op` (`retrieve_thread`, `list_items`, `list_threads`, `create_session`), `result` |
 //! | `chatkit_leads_mail_sends_total` | counter | `result` (`ok`, `rejected`, `throttled`, `transport`) |
 //! | `chatkit_leads_lease_contention_total` | counter | — (an attempt found the lease taken) |
+//! | `chatkit_leads_triggers_joined_total` | counter | — (a trigger shared a run already in flight for its thread) |
 //! | `chatkit_leads_sweeps_total` | counter | `result` (`ok`, `error`) |
 //! | `chatkit_leads_sweep_recovered_total` | counter | — (leads sent by a sweep) |
 
@@ -22,6 +23,11 @@ use metrics::{counter, histogram};
 use crate::outcome::{LeadError, LeadOutcome};
 use crate::ports::{ChatKitError, MailError, SummaryError};
 use crate::request::TriggerReason;
+
+/// A trigger that shared the run in flight for its thread.
+pub(crate) fn trigger_joined() {
+    counter!("chatkit_leads_triggers_joined_total").increment(1);
+}
 
 /// One processed trigger: its outcome and how long it took.
 pub(crate) fn lead(

@@ -13,20 +13,27 @@
 //!     │
 //! render ─▶ checkpoint ─▶ mailer ─▶ mark_sent | mark_error (cooldown, 5xx)
 //! ```
+//!
+//! Simultaneous triggers for one thread in one process share one run
+//! ([`crate::flight`]): one fetch, one lease attempt. A thread this process
+//! has read as sent is answered from memory while that answer cannot
+//! change ([`crate::memo`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::{self, Either};
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, Span, info, info_span, warn};
 
 use crate::chatkit::{Page, PageRequest, Thread, ThreadItem};
 use crate::config::{ConfigError, DuplicatePolicy, LeadConfig, ReadinessPolicy};
 use crate::contact::{Contact, EmailAddress, Phone};
 use crate::email::{self, Diagnostics, LeadEmailInput, OutgoingEmail, PossibleDuplicate, Resend};
+use crate::flight::{Flights, Joined};
 use crate::ids::{LeaseId, ThreadId};
 use crate::lease::rules::{self, Blocker};
 use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, SentMark};
+use crate::memo::SentMemo;
 use crate::outcome::{LeadError, LeadOutcome, SummaryStatus};
 use crate::photos::Photos;
 use crate::ports::{
@@ -60,6 +67,11 @@ pub struct LeadWorkflow<C, S, M, Z, K> {
     config: Arc<LeadConfig>,
     instructions: String,
     photos: Option<Arc<dyn PhotoFetcher>>,
+    /// Runs in flight, by thread and quiet period (a sweep asks for its own,
+    /// so it never shares a trigger's answer).
+    flights: Flights<(ThreadId, Option<Duration>), Result<LeadOutcome, LeadError>>,
+    /// Threads read as sent, answered without the store while that holds.
+    memo: SentMemo,
 }
 
 /// A fetched and normalised thread.
@@ -94,9 +106,11 @@ where
             .unwrap_or_else(|| default_instructions(&config.shop));
         Ok(Self {
             ports,
+            memo: SentMemo::new(config.memo),
             config: Arc::new(config),
             instructions,
             photos: None,
+            flights: Flights::default(),
         })
     }
 
@@ -128,7 +142,27 @@ where
     /// Runs the workflow for one trigger. Every non-error answer is a typed
     /// [`LeadOutcome`]; errors leave the record so that a later trigger retries.
     pub async fn process(&self, request: &LeadRequest) -> Result<LeadOutcome, LeadError> {
-        self.process_with(request, self.config.quiet_period).await
+        // The most common trigger — a finished chat's page firing again —
+        // is answered here, before the future of a whole run (kilobytes,
+        // moved on every poll's way in) is made; that one is boxed.
+        if let Some(known) = self.known_answer(request) {
+            return Ok(known);
+        }
+        Box::pin(self.process_with(request, self.config.quiet_period)).await
+    }
+
+    /// The answer to `request` when it is known without any I/O — the
+    /// thread was read as sent and nothing can have changed that (the sent
+    /// memo) — counted and logged as [`LeadWorkflow::process`] would.
+    ///
+    /// For a server that bounds the work in flight: what this answers
+    /// needs no slot.
+    pub fn known_answer(&self, request: &LeadRequest) -> Option<LeadOutcome> {
+        let started = Instant::now();
+        let sent_at = self.memo.sent_at(&request.thread_id, self.now())?;
+        let result = Ok(LeadOutcome::AlreadySent { sent_at });
+        lead_span(request).in_scope(|| finished(request, &result, started));
+        result.ok()
     }
 
     /// [`LeadWorkflow::process`] with `quiet` as the quiet period (the
@@ -138,30 +172,51 @@ where
         request: &LeadRequest,
         quiet: Option<Duration>,
     ) -> Result<LeadOutcome, LeadError> {
-        let span = info_span!(
-            "lead",
-            thread_id = %request.thread_id,
-            trigger = %request.reason,
-        );
         async {
             let started = Instant::now();
-            let result = self.run_with(request, quiet).await;
-            let elapsed = started.elapsed();
-            telemetry::lead(&request.reason, &result, elapsed);
-            let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-            match &result {
-                Ok(outcome) => info!(
-                    outcome = outcome.reason(),
-                    sent = outcome.sent(),
-                    elapsed_ms,
-                    "lead processed"
-                ),
-                Err(err) => warn!(error = %err, elapsed_ms, "lead failed"),
-            }
+            let result = self.run_shared(request, quiet).await;
+            finished(request, &result, started);
             result
         }
-        .instrument(span)
+        .instrument(lead_span(request))
         .await
+    }
+
+    /// [`Self::run_with`], shared with the simultaneous triggers for the same
+    /// thread: the first runs, the others wait for its result.
+    ///
+    /// A follower answers what the leader answered, except when the leader
+    /// sent an email: that was the leader's `sent`, and a follower then
+    /// reads the record like any later trigger (`already_sent`, one store
+    /// read, no ChatKit call).
+    async fn run_shared(
+        &self,
+        request: &LeadRequest,
+        quiet: Option<Duration>,
+    ) -> Result<LeadOutcome, LeadError> {
+        let key = (request.thread_id.clone(), quiet);
+        loop {
+            match self.flights.join(&key) {
+                Joined::Leader(leading) => {
+                    let result = self.run_with(request, quiet).await;
+                    leading.finish(&result);
+                    return result;
+                }
+                Joined::Follower(waiting) => {
+                    let Ok(shared) = waiting.await else {
+                        // The leader was dropped unfinished: lead or follow anew.
+                        continue;
+                    };
+                    telemetry::trigger_joined();
+                    return match shared {
+                        Ok(LeadOutcome::Sent { .. } | LeadOutcome::UpdateSent { .. }) => {
+                            self.run_with(request, quiet).await
+                        }
+                        shared => shared,
+                    };
+                }
+            }
+        }
     }
 
     /// The workflow with `quiet` as the quiet period.
@@ -171,7 +226,11 @@ where
         quiet: Option<Duration>,
     ) -> Result<LeadOutcome, LeadError> {
         let now = self.now();
-        let seen = match self.ports.store.load(&request.thread_id).await? {
+        let seen = self.ports.store.load(&request.thread_id).await?;
+        if let Some(seen) = &seen {
+            self.memo.remember(&seen.record, now, &self.config.updates);
+        }
+        let seen = match seen {
             Some(sent) if self.config.updates.enabled && sent.record.sent_at.is_some() => {
                 return self.after_sent(request, sent, now, quiet).await;
             }
@@ -368,7 +427,11 @@ where
             ttl: now + secs(self.config.lease.record_ttl),
             told,
         };
-        if !lease.mark_sent(&mark).await? {
+        if lease.mark_sent(&mark).await? {
+            // What was just written is what the next trigger would read.
+            self.memo
+                .remember(lease.record(), now, &self.config.updates);
+        } else {
             warn!("lease lost before mark_sent; the email was sent");
         }
         Ok(())
@@ -621,6 +684,31 @@ where
                 }
             }
         }
+    }
+}
+
+/// The span every log line of one trigger carries.
+fn lead_span(request: &LeadRequest) -> Span {
+    info_span!(
+        "lead",
+        thread_id = %request.thread_id,
+        trigger = %request.reason,
+    )
+}
+
+/// Counts and logs a trigger's answer (inside its [`lead_span`]).
+fn finished(request: &LeadRequest, result: &Result<LeadOutcome, LeadError>, started: Instant) {
+    let elapsed = started.elapsed();
+    telemetry::lead(&request.reason, result, elapsed);
+    let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    match result {
+        Ok(outcome) => info!(
+            outcome = outcome.reason(),
+            sent = outcome.sent(),
+            elapsed_ms,
+            "lead processed"
+        ),
+        Err(err) => warn!(error = %err, elapsed_ms, "lead failed"),
     }
 }
 

@@ -532,6 +532,104 @@ async fn hundred_concurrent_triggers_send_exactly_one_email_and_one_summary() {
     assert_eq!(h.summarizer.calls(), 1);
 }
 
+/// The ChatKit calls made for one thread so far.
+fn chatkit_calls(h: &Harness) -> (usize, usize) {
+    let calls = h.chatkit.calls();
+    let threads = calls
+        .iter()
+        .filter(|c| matches!(c, ChatKitCall::RetrieveThread(_)))
+        .count();
+    let pages = calls
+        .iter()
+        .filter(|c| matches!(c, ChatKitCall::ListItems(..)))
+        .count();
+    (threads, pages)
+}
+
+#[tokio::test]
+async fn simultaneous_triggers_in_one_process_share_one_fetch_and_each_gets_a_true_answer() {
+    let h = ok_harness();
+    let request = lead(TRUCK);
+    let outcomes = futures::future::join_all((0..9).map(|_| h.workflow.process(&request))).await;
+    let sent = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(LeadOutcome::Sent { .. })))
+        .count();
+    assert_eq!(sent, 1, "{outcomes:?}");
+    for outcome in &outcomes {
+        assert!(
+            matches!(
+                outcome,
+                Ok(LeadOutcome::Sent { .. } | LeadOutcome::AlreadySent { sent_at: Some(_) })
+            ),
+            "a follower learns the lead went out: {outcome:?}"
+        );
+    }
+    assert_eq!(chatkit_calls(&h), (1, 1), "one thread read, one page");
+    assert_eq!(h.mailer.sent_count(), 1);
+    assert_eq!(h.summarizer.calls(), 1);
+
+    // Followers share an answer that is not a send as it is.
+    let request = lead("cthr_fx_no_contact");
+    let outcomes = futures::future::join_all((0..5).map(|_| h.workflow.process(&request))).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(LeadOutcome::MissingContact))),
+        "{outcomes:?}"
+    );
+    assert_eq!(chatkit_calls(&h), (2, 2));
+}
+
+#[tokio::test]
+async fn a_thread_read_as_sent_is_answered_from_memory_until_the_next_look_is_due() {
+    let h = ok_harness();
+    assert!(matches!(process(&h, TRUCK).await, LeadOutcome::Sent { .. }));
+    let read = process(&h, TRUCK).await;
+    assert!(
+        matches!(read, LeadOutcome::AlreadySent { sent_at: Some(_) }),
+        "{read:?}"
+    );
+
+    // The store is down, and it does not matter: the answer is known.
+    h.store.fail_on(Some(StoreOp::Load));
+    assert_eq!(process(&h, TRUCK).await, read);
+
+    // Once a look for news is due, the store decides again.
+    h.clock.advance(Duration::from_secs(60));
+    let err = h
+        .workflow
+        .process(&lead(TRUCK))
+        .await
+        .expect_err("store down");
+    assert!(matches!(err, LeadError::Store(_)), "{err:?}");
+    h.store.fail_on(None);
+    let before = h.chatkit.calls().len();
+    assert_eq!(process(&h, TRUCK).await, read);
+    assert_eq!(
+        h.chatkit.calls().len(),
+        before + 1,
+        "the look asked ChatKit for news"
+    );
+}
+
+#[tokio::test]
+async fn a_trigger_waiting_on_a_dropped_one_runs_itself() {
+    let h = ok_harness();
+    let request = lead(TRUCK);
+    let mut leader = Box::pin(h.workflow.process(&request));
+    assert!(futures::poll!(&mut leader).is_pending(), "waits on ChatKit");
+    let mut follower = Box::pin(h.workflow.process(&request));
+    assert!(
+        futures::poll!(&mut follower).is_pending(),
+        "waits on the leader"
+    );
+    drop(leader); // its client went away
+    let outcome = follower.await.expect("outcome");
+    assert!(matches!(outcome, LeadOutcome::Sent { .. }), "{outcome:?}");
+    assert_eq!(h.mailer.sent_count(), 1);
+}
+
 #[tokio::test]
 async fn a_retry_of_an_unchanged_transcript_reuses_the_summary_and_a_changed_one_asks_again() {
     let h = ok_harness();

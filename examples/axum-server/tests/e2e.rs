@@ -265,6 +265,11 @@ async fn two_hundred_concurrent_leads_on_one_thread_send_exactly_one_email() {
         1,
         "exactly one summary"
     );
+    assert_eq!(
+        d.fake.count("GET", "/v1/chatkit/threads"),
+        2,
+        "one thread read and one page of items, shared by the simultaneous triggers"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
