@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -24,26 +26,40 @@ use crate::identity::UserIdentity;
 use crate::rate_limit::{Endpoint, Limiter};
 use crate::user_notes::UserNotes;
 
-/// What every handler shares. Cloned per request, so everything is behind
-/// an `Arc`.
-pub(crate) struct AppState<C, S, M, Z, K> {
+/// What every handler shares, behind one `Arc`: axum clones the state for
+/// every request, and one reference count is cheaper than five (the
+/// counters are shared by every core).
+pub(crate) struct AppState<C, S, M, Z, K>(Arc<Shared<C, S, M, Z, K>>);
+
+/// The contents of [`AppState`].
+pub(crate) struct Shared<C, S, M, Z, K> {
     pub workflow: Arc<LeadWorkflow<C, S, M, Z, K>>,
-    pub sessions: Option<Arc<SessionSettings>>,
-    pub identity: Arc<UserIdentity>,
+    pub sessions: Option<SessionSettings>,
+    pub identity: UserIdentity,
     pub limiter: Arc<Limiter>,
-    pub user_notes: Arc<UserNotes<C, S, M, Z, K>>,
+    pub user_notes: UserNotes<C, S, M, Z, K>,
+    /// The in-flight slots `/session` and `/lead` share.
+    pub slots: Arc<Semaphore>,
+}
+
+impl<C, S, M, Z, K> AppState<C, S, M, Z, K> {
+    pub(crate) fn new(shared: Shared<C, S, M, Z, K>) -> Self {
+        Self(Arc::new(shared))
+    }
 }
 
 // A derive would require the ports themselves to be `Clone`.
 impl<C, S, M, Z, K> Clone for AppState<C, S, M, Z, K> {
     fn clone(&self) -> Self {
-        Self {
-            workflow: Arc::clone(&self.workflow),
-            sessions: self.sessions.clone(),
-            identity: Arc::clone(&self.identity),
-            limiter: Arc::clone(&self.limiter),
-            user_notes: Arc::clone(&self.user_notes),
-        }
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<C, S, M, Z, K> std::ops::Deref for AppState<C, S, M, Z, K> {
+    type Target = Shared<C, S, M, Z, K>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
@@ -141,6 +157,14 @@ where
             return limited.into_response();
         }
     }
+    if let Some(known) = state.workflow.known_answer(&request) {
+        return Json(known.to_response()).into_response();
+    }
+    // Work that may take seconds holds one of the in-flight slots it
+    // shares with `/session`; answers known without I/O (above) need none.
+    let Ok(_slot) = state.slots.try_acquire() else {
+        return overloaded();
+    };
     match state.workflow.process(&request).await {
         Ok(outcome) => Json(outcome.to_response()).into_response(),
         Err(err) => {

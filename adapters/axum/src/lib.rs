@@ -86,6 +86,7 @@ mod user_notes;
 use axum::error_handling::HandleErrorLayer;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
@@ -104,13 +105,13 @@ use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
 use tracing::{Level, Span, info_span};
 
 pub use crate::client_address::{ClientAddress, InvalidProxy};
-use crate::handlers::AppState;
+use crate::handlers::{AppState, Shared};
 pub use crate::identity::{
     CookieKey, DEFAULT_COOKIE_MAX_AGE, DEFAULT_COOKIE_NAME, IdentityError, KeyError, SameSite,
     UnknownSameSite, UserIdentity,
 };
 pub use crate::rate_limit::RateLimits;
-use crate::rate_limit::{Endpoint, Limiter, address_gate};
+use crate::rate_limit::{AddressGate, Endpoint, Limiter};
 
 /// The body limit of both endpoints unless configured (SPEC §3): 16 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
@@ -266,39 +267,39 @@ where
         self.identity.validate()?;
         let cors = cors_layer(&self.cors_origins, self.identity.uses_cookie())?;
         let limiter = Arc::new(Limiter::new(self.rate_limits, self.client_address));
-        let gate = |endpoint| {
-            axum::middleware::from_fn_with_state((Arc::clone(&limiter), endpoint), address_gate)
-        };
-        let state = AppState {
-            user_notes: Arc::new(user_notes::UserNotes::new(Arc::clone(&self.workflow))),
-            workflow: self.workflow,
-            sessions: self.sessions.map(Arc::new),
-            identity: Arc::new(self.identity),
-            limiter: Arc::clone(&limiter),
-        };
+        let gate = |endpoint| AddressGate::new(Arc::clone(&limiter), endpoint);
         // The work routes share one in-flight limit; beyond it, requests are
         // shed (503) rather than queued behind a slow model or mail server.
         // The per-address gates sit outside it: a client over its rate
-        // never takes a slot.
+        // never takes a slot. `/lead` takes its slot in the handler, only
+        // when the answer is not known without I/O.
+        let slots = Arc::new(Semaphore::new(self.max_in_flight));
+        let state = AppState::new(Shared {
+            user_notes: user_notes::UserNotes::new(Arc::clone(&self.workflow)),
+            workflow: self.workflow,
+            sessions: self.sessions,
+            identity: self.identity,
+            limiter: Arc::clone(&limiter),
+            slots: Arc::clone(&slots),
+        });
         let shed = ServiceBuilder::new()
             .layer(HandleErrorLayer::new(|_: axum::BoxError| async {
                 handlers::overloaded()
             }))
             .layer(LoadShedLayer::new())
-            .layer(GlobalConcurrencyLimitLayer::new(self.max_in_flight));
+            .layer(GlobalConcurrencyLimitLayer::with_semaphore(slots));
         let work = Router::new()
             .route(
                 "/session",
                 post(handlers::session::<C, S, M, Z, K>)
                     .fallback(|| async { handlers::method_not_allowed("POST") })
-                    .layer(shed.clone())
+                    .layer(shed)
                     .layer(gate(Endpoint::Session)),
             )
             .route(
                 "/lead",
                 post(handlers::lead::<C, S, M, Z, K>)
                     .fallback(|| async { handlers::method_not_allowed("POST") })
-                    .layer(shed)
                     .layer(gate(Endpoint::Lead)),
             );
         let router = Router::new()

@@ -127,6 +127,27 @@ async fn beyond_the_in_flight_limit_work_is_shed_and_no_lead_is_lost() {
         .expect("json");
     assert_eq!(retried["reason"], "idle", "{retried}");
     assert_eq!(smtp.messages().len(), 2);
+
+    // A finished chat's triggers need no slot: while a slow lead holds it,
+    // the thread sent above is still answered.
+    fake.push_fault(Fault::Slow {
+        path_prefix: "/v1/responses".into(),
+        delay: Duration::from_millis(2000),
+    });
+    let third = tokio::spawn(lead("cthr_fx_long_pages"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = lead("cthr_fx_en_truck_seats").await.expect("answered");
+    assert_eq!(again.status(), 200, "known answers are not shed");
+    let again: Value = again.json().await.expect("json");
+    assert_eq!(again["reason"], "already_sent", "{again}");
+    let third: Value = third
+        .await
+        .expect("task")
+        .expect("answered")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(third["sent"], true, "{third}");
 }
 
 /// Status and `Retry-After` of one answer.
