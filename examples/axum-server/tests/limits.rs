@@ -84,12 +84,15 @@ async fn beyond_the_in_flight_limit_work_is_shed_and_no_lead_is_lost() {
             .body(json!({"threadId": thread, "reason": "idle"}).to_string())
             .send()
     };
-    // The first lead holds the only slot while the model is slow.
-    fake.push_fault(Fault::Slow {
-        path_prefix: "/v1/responses".into(),
-        delay: Duration::from_millis(2000),
-    });
-    let first = tokio::spawn(lead("cthr_fx_en_truck_seats"));
+    // A lead that holds the only slot while the model is slow.
+    let slow_lead = |thread: &'static str| {
+        fake.push_fault(Fault::Slow {
+            path_prefix: "/v1/responses".into(),
+            delay: Duration::from_millis(2000),
+        });
+        tokio::spawn(lead(thread))
+    };
+    let first = slow_lead("cthr_fx_en_truck_seats");
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let shed = lead("cthr_fx_es_boat_email").await.expect("answered");
@@ -111,43 +114,27 @@ async fn beyond_the_in_flight_limit_work_is_shed_and_no_lead_is_lost() {
         "a shed lead leaves nothing that blocks the next trigger"
     );
 
-    let first: Value = first
-        .await
-        .expect("task")
-        .expect("answered")
-        .json()
-        .await
-        .expect("json");
+    let first = json_of(first.await.expect("task")).await;
     assert_eq!(first["sent"], true, "{first}");
-    let retried: Value = lead("cthr_fx_es_boat_email")
-        .await
-        .expect("answered")
-        .json()
-        .await
-        .expect("json");
+    let retried = json_of(lead("cthr_fx_es_boat_email").await).await;
     assert_eq!(retried["reason"], "idle", "{retried}");
     assert_eq!(smtp.messages().len(), 2);
 
     // A finished chat's triggers need no slot: while a slow lead holds it,
     // the thread sent above is still answered.
-    fake.push_fault(Fault::Slow {
-        path_prefix: "/v1/responses".into(),
-        delay: Duration::from_millis(2000),
-    });
-    let third = tokio::spawn(lead("cthr_fx_long_pages"));
+    let third = slow_lead("cthr_fx_long_pages");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let again = lead("cthr_fx_en_truck_seats").await.expect("answered");
     assert_eq!(again.status(), 200, "known answers are not shed");
-    let again: Value = again.json().await.expect("json");
+    let again = json_of(Ok(again)).await;
     assert_eq!(again["reason"], "already_sent", "{again}");
-    let third: Value = third
-        .await
-        .expect("task")
-        .expect("answered")
-        .json()
-        .await
-        .expect("json");
+    let third = json_of(third.await.expect("task")).await;
     assert_eq!(third["sent"], true, "{third}");
+}
+
+/// The JSON body of an answer.
+async fn json_of(answer: reqwest::Result<reqwest::Response>) -> Value {
+    answer.expect("answered").json().await.expect("json")
 }
 
 /// Status and `Retry-After` of one answer.
