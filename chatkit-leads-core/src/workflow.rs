@@ -15,9 +15,9 @@
 //! ```
 //!
 //! Simultaneous triggers for one thread in one process share one run
-//! ([`crate::flight`]): one fetch, one lease attempt. A thread this process
+//! (the `flight` module): one fetch, one lease attempt. A thread this process
 //! has read as sent is answered from memory while that answer cannot
-//! change ([`crate::memo`]).
+//! change (the `memo` module, [`crate::MemoPolicy`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
