@@ -38,8 +38,11 @@ pub(crate) struct Shared<C, S, M, Z, K> {
     pub identity: UserIdentity,
     pub limiter: Arc<Limiter>,
     pub user_notes: UserNotes<C, S, M, Z, K>,
-    /// The in-flight slots `/session` and `/lead` share.
-    pub slots: Arc<Semaphore>,
+    /// The in-flight slots `/session` and `/lead` share: beyond them, work is
+    /// shed (503) rather than queued behind a slow model or mail server.
+    /// Taken after the rate checks, so a client over its rate never takes
+    /// one.
+    pub slots: Semaphore,
 }
 
 impl<C, S, M, Z, K> AppState<C, S, M, Z, K> {
@@ -160,8 +163,8 @@ where
     if let Some(known) = state.workflow.known_answer(&request) {
         return Json(known.to_response()).into_response();
     }
-    // Work that may take seconds holds one of the in-flight slots it
-    // shares with `/session`; answers known without I/O (above) need none.
+    // Work that may take seconds holds one of the in-flight slots (shared
+    // with `/session`); answers known without I/O (above) need none.
     let Ok(_slot) = state.slots.try_acquire() else {
         return overloaded();
     };
@@ -215,6 +218,9 @@ where
             return limited.into_response();
         }
     }
+    let Ok(_slot) = state.slots.try_acquire() else {
+        return overloaded();
+    };
     let ports = state.workflow.ports();
     let shop = &state.workflow.config().shop;
     match settings

@@ -83,13 +83,9 @@ pub mod script;
 pub mod serve;
 mod user_notes;
 
-use axum::error_handling::HandleErrorLayer;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower::load_shed::LoadShedLayer;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -268,32 +264,19 @@ where
         let cors = cors_layer(&self.cors_origins, self.identity.uses_cookie())?;
         let limiter = Arc::new(Limiter::new(self.rate_limits, self.client_address));
         let gate = |endpoint| AddressGate::new(Arc::clone(&limiter), endpoint);
-        // The work routes share one in-flight limit; beyond it, requests are
-        // shed (503) rather than queued behind a slow model or mail server.
-        // The per-address gates sit outside it: a client over its rate
-        // never takes a slot. `/lead` takes its slot in the handler, only
-        // when the answer is not known without I/O.
-        let slots = Arc::new(Semaphore::new(self.max_in_flight));
         let state = AppState::new(Shared {
             user_notes: user_notes::UserNotes::new(Arc::clone(&self.workflow)),
             workflow: self.workflow,
             sessions: self.sessions,
             identity: self.identity,
             limiter: Arc::clone(&limiter),
-            slots: Arc::clone(&slots),
+            slots: Semaphore::new(self.max_in_flight),
         });
-        let shed = ServiceBuilder::new()
-            .layer(HandleErrorLayer::new(|_: axum::BoxError| async {
-                handlers::overloaded()
-            }))
-            .layer(LoadShedLayer::new())
-            .layer(GlobalConcurrencyLimitLayer::with_semaphore(slots));
         let work = Router::new()
             .route(
                 "/session",
                 post(handlers::session::<C, S, M, Z, K>)
                     .fallback(|| async { handlers::method_not_allowed("POST") })
-                    .layer(shed)
                     .layer(gate(Endpoint::Session)),
             )
             .route(

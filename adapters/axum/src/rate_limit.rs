@@ -24,8 +24,7 @@ use futures::future::Either;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::sync::Arc;
-use tower::util::Oneshot;
-use tower::{Layer, Service, ServiceExt as _};
+use tower::{Layer, Service};
 
 use crate::client_address::{ClientAddress, limit_key};
 use crate::error_body::error;
@@ -172,7 +171,7 @@ impl Limited {
 }
 
 /// The per-address gate in front of one endpoint: answers `429` before the
-/// body is read or an in-flight slot is taken.
+/// body is read (and so before an in-flight slot is taken).
 ///
 /// A tower layer rather than `axum::middleware::from_fn`: that boxes a
 /// future and clones the inner service for every request, which showed in
@@ -209,16 +208,16 @@ pub(crate) struct Gated<S> {
 
 impl<S> Service<Request> for Gated<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone,
+    S: Service<Request, Response = Response, Error = Infallible>,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<Ready<Result<Response, Infallible>>, Oneshot<S, Request>>;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // The inner service is made ready in `call`, after the gate, so
-        // that a client over its rate never waits for or takes a slot.
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // A handler is always ready; the in-flight slots are taken inside
+        // the handlers, after this gate.
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
@@ -227,13 +226,7 @@ where
             .limiter
             .check_address(self.gate.endpoint, &request)
         {
-            Ok(()) => {
-                // tower's "take the ready clone" idiom: this clone is the
-                // one a caller's `poll_ready` would have readied.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                Either::Right(inner.oneshot(request))
-            }
+            Ok(()) => Either::Right(self.inner.call(request)),
             Err(limited) => Either::Left(ready(Ok(limited.into_response()))),
         }
     }
