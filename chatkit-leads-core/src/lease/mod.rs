@@ -244,24 +244,9 @@ pub async fn acquire<'s, S: LeadStore + ?Sized>(
             fresh = true;
             continue;
         };
-        let expected = Expected::of(current.as_ref());
-        match write(
-            store,
-            &request.thread_id,
-            next,
-            expected,
-            OwnWrite::Recognised,
-        )
-        .await?
-        {
-            Written::Done(stored) => {
-                return Ok(Acquired::Won(Lease {
-                    store,
-                    lease_id: request.lease_id.clone(),
-                    current: stored,
-                }));
-            }
-            Written::Refused(now_stored) => {
+        match take(store, request, next, Expected::of(current.as_ref())).await? {
+            Ok(lease) => return Ok(Acquired::Won(lease)),
+            Err(now_stored) => {
                 current = now_stored;
                 fresh = true;
             }
@@ -292,27 +277,38 @@ pub async fn acquire_sent<'s, S: LeadStore + ?Sized>(
         let Some(next) = rules::acquire_sent(&stored.record, request) else {
             return Ok(Acquired::Lost(stored.record));
         };
-        let expected = Expected::Version(stored.version);
-        match write(
-            store,
-            &request.thread_id,
-            next,
-            expected,
-            OwnWrite::Recognised,
-        )
-        .await?
-        {
-            Written::Done(stored) => {
-                return Ok(Acquired::Won(Lease {
-                    store,
-                    lease_id: request.lease_id.clone(),
-                    current: stored,
-                }));
-            }
-            Written::Refused(now_stored) => current = now_stored,
+        match take(store, request, next, Expected::Version(stored.version)).await? {
+            Ok(lease) => return Ok(Acquired::Won(lease)),
+            Err(now_stored) => current = now_stored,
         }
     }
     Err(contended())
+}
+
+/// Writes `next`, a record leased to `request`, if the stored one is still
+/// `expected`: `Ok` with the lease, or `Err` with what is stored now.
+async fn take<'s, S: LeadStore + ?Sized>(
+    store: &'s S,
+    request: &AcquireRequest,
+    next: LeadRecord,
+    expected: Expected,
+) -> Result<Result<Lease<'s, S>, Option<Versioned>>, StoreError> {
+    let written = write(
+        store,
+        &request.thread_id,
+        next,
+        expected,
+        OwnWrite::Recognised,
+    )
+    .await?;
+    Ok(match written {
+        Written::Done(current) => Ok(Lease {
+            store,
+            lease_id: request.lease_id.clone(),
+            current,
+        }),
+        Written::Refused(now_stored) => Err(now_stored),
+    })
 }
 
 /// Claims the look for news on a sent thread ([`rules::claim_look`]): one
