@@ -20,11 +20,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use crate::config::{MemoPolicy, UpdatePolicy};
 use crate::ids::ThreadId;
 use crate::record::{LeadRecord, LeadStatus};
+use crate::workflow::secs;
 
 /// Threads known to be sent: `sent_at` and until when that is the answer.
 pub(crate) struct SentMemo {
@@ -63,12 +63,12 @@ impl SentMemo {
         }
         let mut until = record
             .ttl
-            .min(now.saturating_add(seconds(self.policy.max_age)));
+            .min(now.saturating_add(secs(self.policy.max_age)));
         if updates.enabled {
             let Some(checked_at) = record.told.checked_at else {
                 return; // a look is due now
             };
-            until = until.min(checked_at.saturating_add(seconds(updates.check_interval)));
+            until = until.min(checked_at.saturating_add(secs(updates.check_interval)));
         }
         if until <= now {
             return;
@@ -95,16 +95,13 @@ impl SentMemo {
     }
 }
 
-fn seconds(duration: Duration) -> i64 {
-    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ids::LeaseId;
     use crate::lease::{AcquireRequest, rules};
     use crate::record::Told;
+    use std::time::Duration;
 
     const NOW: i64 = 1_800_000_000;
 

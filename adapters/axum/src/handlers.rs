@@ -272,7 +272,7 @@ pub(crate) fn method_not_allowed(allowed: &'static str) -> Response {
 }
 
 /// More requests in flight than the router's limit: try again in a second.
-pub(crate) fn overloaded() -> Response {
+fn overloaded() -> Response {
     let mut response = error(
         StatusCode::SERVICE_UNAVAILABLE,
         "the server is busy; retry shortly",
