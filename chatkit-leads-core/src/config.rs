@@ -212,3 +212,9 @@ impl LeadConfig {
         Ok(())
     }
 }
+
+/// A setting's duration as the whole seconds records hold, capped far
+/// below where adding it to a time could overflow.
+pub(crate) fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
+}

@@ -21,10 +21,9 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::config::{MemoPolicy, UpdatePolicy};
+use crate::config::{MemoPolicy, UpdatePolicy, secs};
 use crate::ids::ThreadId;
 use crate::record::{LeadRecord, LeadStatus};
-use crate::workflow::secs;
 
 /// Threads known to be sent: `sent_at` and until when that is the answer.
 pub(crate) struct SentMemo {

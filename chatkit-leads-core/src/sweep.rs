@@ -32,6 +32,7 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::chatkit::{Order, PageRequest};
+use crate::config::secs;
 use crate::ids::ThreadId;
 use crate::inspect::Verdict;
 use crate::lease;
@@ -40,7 +41,7 @@ use crate::ports::{ChatKitClient, Clock, LeadStore, Mailer, SeenUser, Summarizer
 use crate::record::LeadStatus;
 use crate::request::{LeadRequest, TriggerReason};
 use crate::telemetry;
-use crate::workflow::{LeadWorkflow, secs};
+use crate::workflow::LeadWorkflow;
 
 /// How a sweep looks for leads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,6 +24,7 @@ use futures::future;
 use tracing::warn;
 
 use crate::chatkit::{Order, PageRequest, ThreadItem};
+use crate::config::secs;
 use crate::contact::Contact;
 use crate::email::{self, Diagnostics, LeadEmailInput, NewContact, PossibleDuplicate};
 use crate::lease::rules::{self, Blocker};
@@ -34,9 +35,7 @@ use crate::record::{CachedSummary, LeadRecord, LeadStatus, Told, Versioned};
 use crate::request::LeadRequest;
 use crate::telemetry;
 use crate::transcript::Transcript;
-use crate::workflow::{
-    FetchedThread, LeadWorkflow, blocked_outcome, model_contact, secs, told_through,
-};
+use crate::workflow::{FetchedThread, LeadWorkflow, blocked_outcome, model_contact, told_through};
 
 impl<C, S, M, Z, K> LeadWorkflow<C, S, M, Z, K>
 where

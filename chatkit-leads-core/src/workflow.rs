@@ -26,7 +26,7 @@ use futures::future::{self, Either};
 use tracing::{Instrument, Span, info, info_span, warn};
 
 use crate::chatkit::{Page, PageRequest, Thread, ThreadItem};
-use crate::config::{ConfigError, DuplicatePolicy, LeadConfig, ReadinessPolicy};
+use crate::config::{ConfigError, DuplicatePolicy, LeadConfig, ReadinessPolicy, secs};
 use crate::contact::{Contact, EmailAddress, Phone};
 use crate::email::{self, Diagnostics, LeadEmailInput, OutgoingEmail, PossibleDuplicate, Resend};
 use crate::flight::{Flights, Joined};
@@ -744,8 +744,4 @@ pub(crate) fn told_through(told: &Told, fetched: &FetchedThread, now: i64) -> To
         checked_at: Some(now),
         ..told.clone()
     }
-}
-
-pub(crate) fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
 }
