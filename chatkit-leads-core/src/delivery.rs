@@ -5,12 +5,15 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ids::ThreadId;
+use crate::record::LeadRecord;
 
 /// Which event of a lead a delivery carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// `lead.created`: the lead email went out.
     Created,
@@ -93,6 +96,94 @@ impl Verdict {
     }
 }
 
+/// The lead's events and their deliveries, kept in the lead record
+/// ([`crate::record::LeadRecord::outbox`]) so that every store carries them
+/// and one conditional write settles each step.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outbox {
+    /// Every event of the lead, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
+    /// One per event and sink.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<Delivery>,
+}
+
+impl Outbox {
+    /// Nothing recorded (records written before sinks existed).
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.deliveries.is_empty()
+    }
+}
+
+// The documents hold customer details: Debug shows only the shape.
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("events", &self.events.len())
+            .field("deliveries", &self.deliveries)
+            .finish()
+    }
+}
+
+/// One event: its kind, the lead document it carries (JSON) and when it
+/// was made.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// `lead.created` or the n-th `lead.updated`.
+    pub kind: EventKind,
+    /// The payload's `data`, as JSON.
+    pub document: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// One event on its way to one sink.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The sink (`webhook:<name>`, `slack`).
+    pub sink: String,
+    /// Index of the event in [`Outbox::events`].
+    pub event: u32,
+    /// [`event_id`] of the event for this sink.
+    pub id: String,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Attempts made.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The last answer's HTTP status, if there was an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<u16>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// To be sent at `at` (Unix seconds): at once after the email, later
+    /// after a failed attempt.
+    Due {
+        /// When.
+        at: i64,
+    },
+    /// Being sent by whoever claimed it, until `until`; after that anyone
+    /// may claim it again (and sends the same id).
+    Sending {
+        /// Lease end.
+        until: i64,
+    },
+    /// The receiver answered 2xx.
+    Delivered {
+        /// When.
+        at: i64,
+    },
+    /// Given up: a 4xx other than 408/410/429, or the schedule ran out.
+    Failed,
+    /// The receiver answered 410 Gone.
+    Disabled,
+}
+
 /// Waits before each retry: minutes at first, then hours; about 23 hours
 /// from the first try to the last.
 const SCHEDULE: [u64; 8] = [30, 120, 600, 1_800, 3_600, 10_800, 21_600, 43_200];
@@ -108,9 +199,234 @@ pub fn backoff(failures: u32, jitter: f64) -> Option<Duration> {
     Some(Duration::from_secs_f64(base * spread))
 }
 
+/// The record with `kind`'s event added (its `document` the payload's
+/// `data`) and one delivery due at `now` for each of `sinks`. Written by
+/// the same conditional write that marks the email sent, so an event is
+/// never lost between the two. `None` when the event is already there (a
+/// repeated write changes nothing).
+pub fn enqueue(
+    rec: &LeadRecord,
+    kind: EventKind,
+    document: &str,
+    sinks: &[&str],
+    now: i64,
+) -> Option<LeadRecord> {
+    if sinks.is_empty() || rec.outbox.events.iter().any(|e| e.kind == kind) {
+        return None;
+    }
+    let mut next = rec.clone();
+    let index = u32::try_from(next.outbox.events.len()).ok()?;
+    next.outbox.events.push(Event {
+        kind,
+        document: document.to_owned(),
+        created_at: now,
+    });
+    for sink in sinks {
+        next.outbox.deliveries.push(Delivery {
+            sink: (*sink).to_owned(),
+            event: index,
+            id: event_id(&rec.thread_id, kind, sink),
+            state: DeliveryState::Due { at: now },
+            attempts: 0,
+            last_status: None,
+        });
+    }
+    next.due_at = earliest(&next.outbox).into_iter().chain(rec.due_at).min();
+    Some(next)
+}
+
+/// The first delivery that may be claimed at `now`: due, or claimed by a
+/// holder whose lease ran out.
+pub fn next_due(rec: &LeadRecord, now: i64) -> Option<&Delivery> {
+    rec.outbox.deliveries.iter().find(|d| claimable(d, now))
+}
+
+fn claimable(delivery: &Delivery, now: i64) -> bool {
+    match delivery.state {
+        DeliveryState::Due { at } => at <= now,
+        DeliveryState::Sending { until } => until <= now,
+        _ => false,
+    }
+}
+
+/// The record after the caller claims delivery `id` at `now` until
+/// `until` (one conditional write: of simultaneous claimers, one wins).
+/// `None` unless it is claimable.
+pub fn claim(rec: &LeadRecord, id: &str, now: i64, until: i64) -> Option<LeadRecord> {
+    let mut next = rec.clone();
+    let delivery = next
+        .outbox
+        .deliveries
+        .iter_mut()
+        .find(|d| d.id == id && claimable(d, now))?;
+    delivery.state = DeliveryState::Sending { until };
+    delivery.attempts = delivery.attempts.saturating_add(1);
+    next.updated_at = now;
+    next.due_at = earliest(&next.outbox).into_iter().chain(rec.due_at).min();
+    Some(next)
+}
+
+/// The record after the attempt on delivery `id` got `status` (`None`:
+/// no answer) at `now`: delivered, due again after [`backoff`] (spread by
+/// `jitter`), failed or disabled. `None` unless the delivery is being sent.
+pub fn settle(
+    rec: &LeadRecord,
+    id: &str,
+    status: Option<u16>,
+    now: i64,
+    jitter: f64,
+) -> Option<LeadRecord> {
+    let mut next = rec.clone();
+    let delivery = next
+        .outbox
+        .deliveries
+        .iter_mut()
+        .find(|d| d.id == id && matches!(d.state, DeliveryState::Sending { .. }))?;
+    delivery.last_status = status;
+    delivery.state = match Verdict::of(status) {
+        Verdict::Delivered => DeliveryState::Delivered { at: now },
+        Verdict::Retry => match backoff(delivery.attempts, jitter) {
+            Some(wait) => DeliveryState::Due {
+                at: now.saturating_add(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX)),
+            },
+            None => DeliveryState::Failed,
+        },
+        Verdict::Disable => DeliveryState::Disabled,
+        Verdict::Fail => DeliveryState::Failed,
+    };
+    next.updated_at = now;
+    next.due_at = earliest(&next.outbox);
+    Some(next)
+}
+
+/// When the outbox next needs someone: its earliest due time or lease end.
+pub fn earliest(outbox: &Outbox) -> Option<i64> {
+    outbox
+        .deliveries
+        .iter()
+        .filter_map(|d| match d.state {
+            DeliveryState::Due { at } => Some(at),
+            DeliveryState::Sending { until } => Some(until),
+            _ => None,
+        })
+        .min()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::LeaseId;
+    use crate::lease::{AcquireRequest, rules};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn record() -> LeadRecord {
+        rules::acquire(
+            None,
+            &AcquireRequest {
+                thread_id: ThreadId::parse("cthr_out").expect("id"),
+                lease_id: LeaseId::random(),
+                now: NOW - 10,
+                lock_expires_at: NOW + 110,
+                ttl: NOW + 86_400,
+                reason: "idle".to_owned(),
+            },
+        )
+        .expect("new thread")
+    }
+
+    fn with_event() -> LeadRecord {
+        enqueue(
+            &record(),
+            EventKind::Created,
+            "{}",
+            &["webhook:crm", "slack"],
+            NOW,
+        )
+        .expect("enqueued")
+    }
+
+    #[test]
+    fn an_event_is_enqueued_once_with_one_due_delivery_per_sink() {
+        let rec = with_event();
+        assert_eq!(rec.outbox.events.len(), 1);
+        assert_eq!(rec.outbox.deliveries.len(), 2);
+        assert!(
+            rec.outbox
+                .deliveries
+                .iter()
+                .all(|d| d.state == DeliveryState::Due { at: NOW })
+        );
+        assert_eq!(rec.due_at, Some(NOW), "the sweeper finds it");
+        assert!(
+            enqueue(&rec, EventKind::Created, "{}", &["slack"], NOW + 1).is_none(),
+            "a repeated write adds nothing"
+        );
+        let update = enqueue(&rec, EventKind::Updated(1), "{}", &["slack"], NOW + 5)
+            .expect("the update is its own event");
+        assert_eq!(update.outbox.deliveries[2].event, 1);
+        assert_ne!(update.outbox.deliveries[2].id, rec.outbox.deliveries[1].id);
+    }
+
+    #[test]
+    fn a_claimed_delivery_is_not_claimed_again_until_its_lease_ends() {
+        let rec = with_event();
+        let id = next_due(&rec, NOW).expect("due").id.clone();
+        let claimed = claim(&rec, &id, NOW, NOW + 30).expect("claimed");
+        assert!(claim(&claimed, &id, NOW + 29, NOW + 59).is_none());
+        let again = claim(&claimed, &id, NOW + 30, NOW + 60).expect("lease ran out");
+        assert_eq!(again.outbox.deliveries[0].attempts, 2);
+        assert_eq!(
+            again.outbox.deliveries[0].id, id,
+            "same id on every attempt"
+        );
+    }
+
+    #[test]
+    fn answers_settle_the_delivery() {
+        let rec = with_event();
+        let id = rec.outbox.deliveries[0].id.clone();
+        let sending = claim(&rec, &id, NOW, NOW + 30).expect("claimed");
+        let done = settle(&sending, &id, Some(204), NOW + 1, 0.5).expect("settled");
+        assert_eq!(
+            done.outbox.deliveries[0].state,
+            DeliveryState::Delivered { at: NOW + 1 }
+        );
+        assert!(
+            settle(&done, &id, Some(204), NOW + 2, 0.5).is_none(),
+            "once"
+        );
+        assert_eq!(done.due_at, Some(NOW), "the other sink is still due");
+
+        let retry = settle(&sending, &id, Some(503), NOW + 1, 0.5).expect("settled");
+        assert_eq!(
+            retry.outbox.deliveries[0].state,
+            DeliveryState::Due { at: NOW + 31 }
+        );
+        let gone = settle(&sending, &id, Some(410), NOW + 1, 0.5).expect("settled");
+        assert_eq!(gone.outbox.deliveries[0].state, DeliveryState::Disabled);
+        let bad = settle(&sending, &id, Some(400), NOW + 1, 0.5).expect("settled");
+        assert_eq!(bad.outbox.deliveries[0].state, DeliveryState::Failed);
+    }
+
+    #[test]
+    fn a_receiver_down_for_a_day_ends_failed_after_the_schedule() {
+        let mut rec = with_event();
+        let id = rec.outbox.deliveries[0].id.clone();
+        let mut now = NOW;
+        for _ in 0..=SCHEDULE.len() {
+            rec = claim(&rec, &id, now, now + 30).expect("claimable");
+            rec = settle(&rec, &id, None, now + 1, 0.5).expect("settled");
+            match rec.outbox.deliveries[0].state {
+                DeliveryState::Due { at } => now = at,
+                DeliveryState::Failed => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(rec.outbox.deliveries[0].state, DeliveryState::Failed);
+        assert_eq!(rec.outbox.deliveries[0].attempts, 9);
+        assert!(now - NOW > 22 * 3600, "retried for about a day");
+    }
 
     #[test]
     fn answers_map_to_what_the_issue_asks() {

@@ -18,6 +18,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::delivery::Outbox;
+
 use crate::ids::{LeaseId, ThreadId};
 use crate::summary::LeadSummary;
 
@@ -139,6 +141,10 @@ pub struct LeadRecord {
     /// no update sent yet".
     #[serde(default, skip_serializing_if = "Told::is_empty")]
     pub told: Told,
+    /// The lead's events for the sinks (webhooks, Slack) and where each
+    /// delivery stands. Empty for records written before sinks existed.
+    #[serde(default, skip_serializing_if = "Outbox::is_empty")]
+    pub outbox: Outbox,
     /// Fields this version does not know, kept as read and written back
     /// unchanged, so an instance that is one release behind never erases
     /// what a newer one recorded (rolling upgrades).

@@ -43,6 +43,7 @@ fn record(status: LeadStatus, lock_expires_at: i64) -> LeadRecord {
         due_at: None,
         summary_cache: None,
         told: Default::default(),
+        outbox: Default::default(),
         extra: Default::default(),
     }
 }

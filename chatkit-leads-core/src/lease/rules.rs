@@ -90,6 +90,7 @@ pub fn acquire(existing: Option<&LeadRecord>, req: &AcquireRequest) -> Option<Le
             due_at: Some(req.lock_expires_at),
             summary_cache: None,
             told: Told::default(),
+            outbox: Default::default(),
             extra: ExtraFields::default(),
         }),
     }
@@ -204,6 +205,7 @@ pub fn watch(existing: Option<&LeadRecord>, watch: &Watch) -> Option<LeadRecord>
             due_at: Some(watch.due_at),
             summary_cache: None,
             told: Told::default(),
+            outbox: Default::default(),
             extra: ExtraFields::default(),
         }),
         Some(rec) if rec.status == LeadStatus::Sent => None,

@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use crate::delivery::{Delivery, DeliveryState, Event, EventKind, Outbox};
 use crate::ids::{LeaseId, ThreadId, UserId};
 use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, Look, SentMark};
 use crate::ports::{LeadStore, SeenUser};
@@ -390,6 +391,31 @@ pub async fn every_field_and_unknown_field_round_trips<S: LeadStore + ?Sized>(st
             items: u32::MAX,
             ..told(T0 + 6)
         },
+        outbox: Outbox {
+            events: vec![Event {
+                kind: EventKind::Updated(u32::MAX),
+                document: r#"{"summary":"Seats \"quoted\" <b>\n«ü»"}"#.to_owned(),
+                created_at: T0 + 6,
+            }],
+            deliveries: vec![
+                Delivery {
+                    sink: "webhook:crm 'quoted'".to_owned(),
+                    event: 0,
+                    id: "msg_0123456789abcdef0123456789abcdef".to_owned(),
+                    state: DeliveryState::Due { at: i64::MAX },
+                    attempts: u32::MAX,
+                    last_status: Some(503),
+                },
+                Delivery {
+                    sink: "slack".to_owned(),
+                    event: u32::MAX,
+                    id: "msg_fedcba".to_owned(),
+                    state: DeliveryState::Disabled,
+                    attempts: 1,
+                    last_status: None,
+                },
+            ],
+        },
         extra: future_fields(),
     };
     assert!(
@@ -412,6 +438,7 @@ pub async fn every_field_and_unknown_field_round_trips<S: LeadStore + ?Sized>(st
         due_at: None,
         summary_cache: None,
         told: Told::default(),
+        outbox: Default::default(),
         extra: ExtraFields::default(),
         attempts: 0,
         ..full
