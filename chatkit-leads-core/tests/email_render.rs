@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use chatkit_leads_core::chatkit::{Thread, ThreadItem};
 use chatkit_leads_core::email::{
-    Diagnostics, EmailCopy, LeadEmailInput, PossibleDuplicate, RenderedEmail, build, render,
+    DOCUMENT_VERSION, Diagnostics, EmailCopy, LeadDocument, LeadEmailInput, PossibleDuplicate,
+    RenderedEmail, build, document, render,
 };
 use chatkit_leads_core::photos::Photos;
 use chatkit_leads_core::transcript::{Message, Speaker};
@@ -88,8 +89,12 @@ impl Case {
         self
     }
 
-    fn render(&self) -> RenderedEmail {
-        render(&LeadEmailInput {
+    fn document(&self, with_transcript: bool) -> LeadDocument {
+        document(&self.input(), 0, with_transcript)
+    }
+
+    fn input(&self) -> LeadEmailInput<'_> {
+        LeadEmailInput {
             shop: &self.shop,
             copy: &self.copy,
             request: &self.request,
@@ -99,7 +104,11 @@ impl Case {
             summary: self.summary.as_ref(),
             diagnostics: &self.diagnostics,
             photos: &self.photos,
-        })
+        }
+    }
+
+    fn render(&self) -> RenderedEmail {
+        render(&self.input())
     }
 
     fn build(&self) -> OutgoingEmail {
@@ -711,6 +720,62 @@ fn possible_duplicate_is_flagged_in_subject_and_diagnostics() {
     );
     assert_in_both(&email, "Attempt: 2");
     assert_in_both(&email, "transcript truncated after 20 pages");
+}
+
+// ---------------------------------------------------------------- the document
+
+#[test]
+fn the_document_carries_the_emails_facts() {
+    let case = Case::fixture("cthr_fx_en_truck_seats").with_summary();
+    let doc = case.document(false);
+    let email = case.render();
+    assert_eq!(doc.version, DOCUMENT_VERSION);
+    assert_eq!(doc.thread_id, "cthr_fx_en_truck_seats");
+    let phone = doc.contact.phone.as_deref().expect("phone");
+    assert!(email.text.contains(phone), "the email shows the same phone");
+    assert_eq!(doc.call_script.len(), 3);
+    for prompt in &doc.call_script {
+        assert!(email.text.contains(prompt.as_str()), "{prompt}");
+    }
+    assert!(doc.links["call"].starts_with("tel:+"));
+    assert!(doc.links["logs"].ends_with("cthr_fx_en_truck_seats"));
+    assert!(doc.transcript.is_none(), "off unless enabled");
+    let with = case.document(true);
+    assert_eq!(
+        with.transcript.as_ref().map(Vec::len),
+        Some(case.transcript.messages.len())
+    );
+}
+
+#[test]
+fn without_a_model_the_document_leaves_out_what_nobody_said() {
+    let doc = Case::fixture("cthr_fx_en_truck_seats").document(false);
+    assert_eq!(doc.summary.text, None);
+    assert_eq!(doc.contact.name, None);
+    assert_eq!(doc.summary.vehicle, None);
+    let json = serde_json::to_value(&doc).expect("json");
+    assert!(json["contact"].get("name").is_none(), "absent, not \"—\"");
+}
+
+#[test]
+fn the_hostile_chat_gives_a_document_without_hidden_characters_or_script_links() {
+    let doc = Case::fixture("cthr_fx_hostile")
+        .with_summary()
+        .document(true);
+    let json = serde_json::to_string(&doc).expect("json");
+    assert!(
+        !json.chars().any(chatkit_leads_core::text::is_invisible),
+        "no invisible or bidi characters"
+    );
+    for target in doc.links.values() {
+        assert!(
+            ["tel:", "sms:", "mailto:", "http://", "https://"]
+                .iter()
+                .any(|scheme| target.starts_with(scheme)),
+            "{target}"
+        );
+    }
+    assert!(!format!("{doc:?}").contains('@'), "Debug shows no contact");
 }
 
 // ---------------------------------------------------------------- properties

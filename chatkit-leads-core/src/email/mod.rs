@@ -10,6 +10,7 @@
 //! `mailto:` targets. [`build`] wraps both parts in a multipart/alternative
 //! UTF-8 message with its own `Message-ID`.
 
+mod document;
 mod escape;
 mod html;
 mod input;
@@ -19,6 +20,10 @@ mod mime;
 mod model;
 mod plain;
 
+pub use document::{
+    DOCUMENT_VERSION, DocumentContact, DocumentDrafts, DocumentFile, DocumentLine, DocumentSummary,
+    LeadDocument, document,
+};
 pub use input::{
     Diagnostics, EmailCopy, LeadEmailInput, NewContact, PossibleDuplicate, Resend, UpdateEmailInput,
 };
