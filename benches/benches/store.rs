@@ -41,6 +41,7 @@ async fn send_once(store: &SqliteStore, thread: &ThreadId) {
             checked_at: Some(NOW + 2),
             ..Told::default()
         },
+        event: None,
     };
     assert!(held.mark_sent(&mark).await.expect("mark sent"));
 }

@@ -369,6 +369,38 @@ mod tests {
     }
 
     #[test]
+    fn marking_the_email_sent_enqueues_its_event_in_the_same_write() {
+        let leased = record();
+        let lease_id = leased.lease_id.clone().expect("held");
+        let mark = crate::lease::SentMark {
+            now: NOW,
+            message_id: "m1".to_owned(),
+            ttl: NOW + 86_400,
+            told: crate::record::Told::default(),
+            event: Some(crate::lease::NewEvent {
+                kind: EventKind::Created,
+                document: "{}".to_owned(),
+                sinks: vec!["slack".to_owned()],
+            }),
+        };
+        let sent = rules::mark_sent(&leased, &lease_id, &mark).expect("held");
+        assert_eq!(sent.status, crate::record::LeadStatus::Sent);
+        assert_eq!(sent.outbox.deliveries.len(), 1);
+        assert_eq!(sent.due_at, Some(NOW), "due for the sinks at once");
+        let plain = rules::mark_sent(
+            &leased,
+            &lease_id,
+            &crate::lease::SentMark {
+                event: None,
+                ..mark
+            },
+        )
+        .expect("held");
+        assert!(plain.outbox.is_empty());
+        assert_eq!(plain.due_at, None);
+    }
+
+    #[test]
     fn a_claimed_delivery_is_not_claimed_again_until_its_lease_ends() {
         let rec = with_event();
         let id = next_due(&rec, NOW).expect("due").id.clone();
@@ -445,6 +477,22 @@ mod tests {
         ] {
             assert_eq!(Verdict::of(status), verdict, "{status:?}");
         }
+    }
+
+    #[test]
+    fn a_sinks_failure_maps_to_the_same_verdicts() {
+        use crate::ports::SinkError;
+        assert_eq!(SinkError::Status(503).verdict(), Verdict::Retry);
+        assert_eq!(SinkError::Status(410).verdict(), Verdict::Disable);
+        assert_eq!(SinkError::Status(404).verdict(), Verdict::Fail);
+        assert_eq!(
+            SinkError::Transport("reset".into()).verdict(),
+            Verdict::Retry
+        );
+        assert_eq!(
+            SinkError::Refused("private address".into()).verdict(),
+            Verdict::Fail
+        );
     }
 
     #[test]

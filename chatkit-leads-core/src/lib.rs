@@ -62,7 +62,7 @@ pub use outcome::{ErrorResponse, LeadError, LeadOutcome, LeadResponse, SummarySt
 pub use ports::SystemClock;
 pub use ports::{
     ChatKitClient, ChatKitError, Clock, LeadStore, MailError, Mailer, NoSummarizer, PhotoError,
-    PhotoFetcher, StoreError, Summarizer, SummaryError,
+    PhotoFetcher, Sink, SinkError, SinkEvent, StoreError, Summarizer, SummaryError,
 };
 pub use record::{LeadRecord, LeadStatus, Version, Versioned};
 pub use request::{

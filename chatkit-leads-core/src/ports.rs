@@ -463,3 +463,77 @@ impl<T: Clock + ?Sized> Clock for Arc<T> {
         (**self).sleep(duration).await;
     }
 }
+
+/// Why a [`Sink`] did not deliver an event.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SinkError {
+    /// The receiver answered with this status (not 2xx). Never its body.
+    #[error("receiver answered HTTP {0}")]
+    Status(u16),
+    /// No answer: a timeout, a refused connection, a reset.
+    #[error("receiver unreachable: {0}")]
+    Transport(String),
+    /// Refused by policy before sending (a private address, a redirect).
+    #[error("target refused: {0}")]
+    Refused(String),
+}
+
+impl SinkError {
+    /// What the failure means for the delivery.
+    pub fn verdict(&self) -> crate::delivery::Verdict {
+        use crate::delivery::Verdict;
+        match self {
+            Self::Status(status) => Verdict::of(Some(*status)),
+            Self::Transport(_) => Verdict::of(None),
+            Self::Refused(_) => Verdict::Fail,
+        }
+    }
+}
+
+/// One event as a sink sends it.
+pub struct SinkEvent<'a> {
+    /// The event id for this sink (`webhook-id`): the same on every retry
+    /// and every instance.
+    pub id: &'a str,
+    /// `lead.created` or the n-th `lead.updated`.
+    pub kind: crate::delivery::EventKind,
+    /// When the email went out (Unix seconds).
+    pub timestamp: i64,
+    /// The lead document ([`crate::email::LeadDocument`]) as JSON.
+    pub document: &'a str,
+}
+
+// The document holds customer details.
+impl std::fmt::Debug for SinkEvent<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SinkEvent")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("timestamp", &self.timestamp)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Somewhere besides the inbox that a lead goes to (a signed webhook,
+/// Slack). The email never waits for one: events are delivered after it,
+/// each retried on its own schedule (`crate::delivery`).
+#[async_trait]
+pub trait Sink: Send + Sync {
+    /// The sink's id in the lead record (`webhook:<name>`, `slack`): stable
+    /// across restarts and instances, or deliveries are orphaned.
+    fn id(&self) -> &str;
+
+    /// Sends `event`; `Ok` with the receiver's 2xx status.
+    async fn deliver(&self, event: &SinkEvent<'_>) -> Result<u16, SinkError>;
+}
+
+#[async_trait]
+impl<T: Sink + ?Sized> Sink for Arc<T> {
+    fn id(&self) -> &str {
+        (**self).id()
+    }
+
+    async fn deliver(&self, event: &SinkEvent<'_>) -> Result<u16, SinkError> {
+        (**self).deliver(event).await
+    }
+}

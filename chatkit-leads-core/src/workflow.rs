@@ -426,6 +426,7 @@ where
             message_id: message_id.to_owned(),
             ttl: now + secs(self.config.lease.record_ttl),
             told,
+            event: None,
         };
         if lease.mark_sent(&mark).await? {
             // What was just written is what the next trigger would read.

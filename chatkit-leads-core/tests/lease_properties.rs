@@ -55,6 +55,7 @@ fn sent_mark(now: i64, by: usize) -> SentMark {
             message_id: Some(format!("lead-{by}-{now}@leads.example")),
             ..Told::default()
         },
+        event: None,
     }
 }
 

@@ -86,6 +86,30 @@ pub struct SentMark {
     /// What the shop has been told once this email is in: its items, and
     /// for the lead email its `Message-ID` and subject.
     pub told: Told,
+    /// The event this email is for the sinks, if any are configured:
+    /// written by the same write, so it cannot be lost in between.
+    pub event: Option<NewEvent>,
+}
+
+/// An event for the sinks, enqueued with the email's [`SentMark`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// `lead.created` or the n-th `lead.updated`.
+    pub kind: crate::delivery::EventKind,
+    /// The lead document (JSON).
+    pub document: String,
+    /// The sinks to deliver it to.
+    pub sinks: Vec<String>,
+}
+
+// The document holds customer details.
+impl fmt::Debug for NewEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewEvent")
+            .field("kind", &self.kind)
+            .field("sinks", &self.sinks)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A look for news on a sent thread ([`claim_look`]).

@@ -257,6 +257,17 @@ pub fn checkpoint(
 /// `sent_at` stays the time of the first email; `message_id` becomes the
 /// provider's id of this one.
 pub fn mark_sent(rec: &LeadRecord, lease_id: &LeaseId, mark: &SentMark) -> Option<LeadRecord> {
+    let sent = sent(rec, lease_id, mark)?;
+    let Some(event) = &mark.event else {
+        return Some(sent);
+    };
+    let sinks: Vec<&str> = event.sinks.iter().map(String::as_str).collect();
+    let queued = crate::delivery::enqueue(&sent, event.kind, &event.document, &sinks, mark.now);
+    Some(queued.unwrap_or(sent))
+}
+
+/// [`mark_sent`] without the event.
+fn sent(rec: &LeadRecord, lease_id: &LeaseId, mark: &SentMark) -> Option<LeadRecord> {
     holds(rec, lease_id).then(|| LeadRecord {
         status: LeadStatus::Sent,
         sent_at: Some(rec.sent_at.unwrap_or(mark.now)),

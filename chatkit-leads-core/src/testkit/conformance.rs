@@ -179,6 +179,7 @@ fn sent_mark(now: i64) -> SentMark {
         message_id: format!("msg-{now}"),
         ttl: now + TTL,
         told: told(now),
+        event: None,
     }
 }
 
@@ -1140,6 +1141,7 @@ pub async fn every_field_round_trips_like_the_reference<S: LeadStore + ?Sized>(
         message_id: "<0f9e@leads.example> 'quoted' \"id\"".to_owned(),
         ttl: i64::MAX,
         told: told(T0 + 205),
+        event: None,
     };
     replay(&reference, &first, &second, &error, &sent).await;
     replay(store, &first, &second, &error, &sent).await;
