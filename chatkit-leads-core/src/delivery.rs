@@ -235,10 +235,13 @@ pub fn enqueue(
     Some(next)
 }
 
-/// The first delivery that may be claimed at `now`: due, or claimed by a
-/// holder whose lease ran out.
-pub fn next_due(rec: &LeadRecord, now: i64) -> Option<&Delivery> {
-    rec.outbox.deliveries.iter().find(|d| claimable(d, now))
+/// The first delivery to one of the sinks `served` names that may be
+/// claimed at `now`: due, or claimed by a holder whose lease ran out.
+pub fn next_due(rec: &LeadRecord, now: i64, served: impl Fn(&str) -> bool) -> Option<&Delivery> {
+    rec.outbox
+        .deliveries
+        .iter()
+        .find(|d| claimable(d, now) && served(&d.sink))
 }
 
 fn claimable(delivery: &Delivery, now: i64) -> bool {
@@ -266,13 +269,32 @@ pub fn claim(rec: &LeadRecord, id: &str, now: i64, until: i64) -> Option<LeadRec
     Some(next)
 }
 
-/// The record after the attempt on delivery `id` got `status` (`None`:
-/// no answer) at `now`: delivered, due again after [`backoff`] (spread by
-/// `jitter`), failed or disabled. `None` unless the delivery is being sent.
+/// What one attempt on a delivery came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// What it means.
+    pub verdict: Verdict,
+    /// The receiver's status, when it answered.
+    pub status: Option<u16>,
+}
+
+impl Attempt {
+    /// An attempt that got `status` (`None`: no answer).
+    pub fn answered(status: Option<u16>) -> Self {
+        Self {
+            verdict: Verdict::of(status),
+            status,
+        }
+    }
+}
+
+/// The record after an attempt on delivery `id` came to `attempt` at
+/// `now`: delivered, due again after [`backoff`] (spread by `jitter`),
+/// failed or disabled. `None` unless the delivery is being sent.
 pub fn settle(
     rec: &LeadRecord,
     id: &str,
-    status: Option<u16>,
+    attempt: Attempt,
     now: i64,
     jitter: f64,
 ) -> Option<LeadRecord> {
@@ -282,8 +304,8 @@ pub fn settle(
         .deliveries
         .iter_mut()
         .find(|d| d.id == id && matches!(d.state, DeliveryState::Sending { .. }))?;
-    delivery.last_status = status;
-    delivery.state = match Verdict::of(status) {
+    delivery.last_status = attempt.status;
+    delivery.state = match attempt.verdict {
         Verdict::Delivered => DeliveryState::Delivered { at: now },
         Verdict::Retry => match backoff(delivery.attempts, jitter) {
             Some(wait) => DeliveryState::Due {
@@ -297,6 +319,19 @@ pub fn settle(
     next.updated_at = now;
     next.due_at = earliest(&next.outbox);
     Some(next)
+}
+
+/// A spread in `[0, 1)` for [`backoff`], derived from the delivery and
+/// its attempt: different deliveries retry at different moments, and a
+/// test knows which.
+pub fn jitter(id: &str, attempts: u32) -> f64 {
+    let digest = Sha256::new()
+        .chain_update(id.as_bytes())
+        .chain_update(attempts.to_le_bytes())
+        .finalize();
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// When the outbox next needs someone: its earliest due time or lease end.
@@ -403,7 +438,7 @@ mod tests {
     #[test]
     fn a_claimed_delivery_is_not_claimed_again_until_its_lease_ends() {
         let rec = with_event();
-        let id = next_due(&rec, NOW).expect("due").id.clone();
+        let id = next_due(&rec, NOW, |_| true).expect("due").id.clone();
         let claimed = claim(&rec, &id, NOW, NOW + 30).expect("claimed");
         assert!(claim(&claimed, &id, NOW + 29, NOW + 59).is_none());
         let again = claim(&claimed, &id, NOW + 30, NOW + 60).expect("lease ran out");
@@ -419,25 +454,29 @@ mod tests {
         let rec = with_event();
         let id = rec.outbox.deliveries[0].id.clone();
         let sending = claim(&rec, &id, NOW, NOW + 30).expect("claimed");
-        let done = settle(&sending, &id, Some(204), NOW + 1, 0.5).expect("settled");
+        let done =
+            settle(&sending, &id, Attempt::answered(Some(204)), NOW + 1, 0.5).expect("settled");
         assert_eq!(
             done.outbox.deliveries[0].state,
             DeliveryState::Delivered { at: NOW + 1 }
         );
         assert!(
-            settle(&done, &id, Some(204), NOW + 2, 0.5).is_none(),
+            settle(&done, &id, Attempt::answered(Some(204)), NOW + 2, 0.5).is_none(),
             "once"
         );
         assert_eq!(done.due_at, Some(NOW), "the other sink is still due");
 
-        let retry = settle(&sending, &id, Some(503), NOW + 1, 0.5).expect("settled");
+        let retry =
+            settle(&sending, &id, Attempt::answered(Some(503)), NOW + 1, 0.5).expect("settled");
         assert_eq!(
             retry.outbox.deliveries[0].state,
             DeliveryState::Due { at: NOW + 31 }
         );
-        let gone = settle(&sending, &id, Some(410), NOW + 1, 0.5).expect("settled");
+        let gone =
+            settle(&sending, &id, Attempt::answered(Some(410)), NOW + 1, 0.5).expect("settled");
         assert_eq!(gone.outbox.deliveries[0].state, DeliveryState::Disabled);
-        let bad = settle(&sending, &id, Some(400), NOW + 1, 0.5).expect("settled");
+        let bad =
+            settle(&sending, &id, Attempt::answered(Some(400)), NOW + 1, 0.5).expect("settled");
         assert_eq!(bad.outbox.deliveries[0].state, DeliveryState::Failed);
     }
 
@@ -448,7 +487,7 @@ mod tests {
         let mut now = NOW;
         for _ in 0..=SCHEDULE.len() {
             rec = claim(&rec, &id, now, now + 30).expect("claimable");
-            rec = settle(&rec, &id, None, now + 1, 0.5).expect("settled");
+            rec = settle(&rec, &id, Attempt::answered(None), now + 1, 0.5).expect("settled");
             match rec.outbox.deliveries[0].state {
                 DeliveryState::Due { at } => now = at,
                 DeliveryState::Failed => break,
@@ -477,6 +516,15 @@ mod tests {
         ] {
             assert_eq!(Verdict::of(status), verdict, "{status:?}");
         }
+    }
+
+    #[test]
+    fn jitter_is_spread_and_repeatable() {
+        let a = jitter("msg_a", 1);
+        assert_eq!(a, jitter("msg_a", 1));
+        assert!((0.0..1.0).contains(&a));
+        assert_ne!(a, jitter("msg_a", 2));
+        assert_ne!(a, jitter("msg_b", 1));
     }
 
     #[test]

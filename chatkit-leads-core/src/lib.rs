@@ -25,6 +25,7 @@ mod attach;
 pub mod chatkit;
 pub mod config;
 pub mod contact;
+pub mod deliver;
 pub mod delivery;
 pub mod email;
 mod flight;

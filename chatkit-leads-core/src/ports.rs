@@ -488,6 +488,17 @@ impl SinkError {
             Self::Refused(_) => Verdict::Fail,
         }
     }
+
+    /// The attempt this failure settles.
+    pub fn attempt(&self) -> crate::delivery::Attempt {
+        crate::delivery::Attempt {
+            verdict: self.verdict(),
+            status: match self {
+                Self::Status(status) => Some(*status),
+                Self::Transport(_) | Self::Refused(_) => None,
+            },
+        }
+    }
 }
 
 /// One event as a sink sends it.

@@ -37,7 +37,8 @@ use crate::memo::SentMemo;
 use crate::outcome::{LeadError, LeadOutcome, SummaryStatus};
 use crate::photos::Photos;
 use crate::ports::{
-    ChatKitClient, ChatKitError, Clock, LeadStore, Mailer, PhotoFetcher, Summarizer, SummaryError,
+    ChatKitClient, ChatKitError, Clock, LeadStore, Mailer, PhotoFetcher, Sink, Summarizer,
+    SummaryError,
 };
 use crate::record::{CachedSummary, Told, Versioned};
 use crate::request::LeadRequest;
@@ -72,6 +73,8 @@ pub struct LeadWorkflow<C, S, M, Z, K> {
     flights: Flights<(ThreadId, Option<Duration>), Result<LeadOutcome, LeadError>>,
     /// Threads read as sent, answered without the store while that holds.
     memo: SentMemo,
+    /// Where leads go besides the inbox (`crate::deliver`).
+    sinks: Vec<Arc<dyn Sink>>,
 }
 
 /// A fetched and normalised thread.
@@ -110,6 +113,7 @@ where
             config: Arc::new(config),
             instructions,
             photos: None,
+            sinks: Vec::new(),
             flights: Flights::default(),
         })
     }
@@ -121,6 +125,19 @@ where
     pub fn with_photos(mut self, fetcher: Arc<dyn PhotoFetcher>) -> Self {
         self.photos = Some(fetcher);
         self
+    }
+
+    /// Delivers every lead to `sinks` too (webhooks, Slack), after the
+    /// email and never delaying it ([`LeadWorkflow::deliver_due`]).
+    #[must_use]
+    pub fn with_sinks(mut self, sinks: Vec<Arc<dyn Sink>>) -> Self {
+        self.sinks = sinks;
+        self
+    }
+
+    /// The sinks, in the order given.
+    pub(crate) fn sinks(&self) -> &[Arc<dyn Sink>] {
+        &self.sinks
     }
 
     /// The photo fetcher, when photos are on.

@@ -355,6 +355,46 @@ pub async fn claim_look<S: LeadStore + ?Sized>(
     change(store, thread_id, seen, rule, OwnWrite::NotProof).await
 }
 
+/// Claims delivery `id` of the thread's outbox at `now` until `until`
+/// ([`crate::delivery::claim`]); of simultaneous claimers one wins.
+///
+/// # Errors
+/// [`StoreError`] when the store fails or the record is unreadable.
+pub async fn claim_delivery<S: LeadStore + ?Sized>(
+    store: &S,
+    thread_id: &ThreadId,
+    id: &str,
+    now: i64,
+    until: i64,
+) -> Result<bool, StoreError> {
+    // Two claimers in the same second write equal records: a refused
+    // write that reads back as this caller's is no proof that it was.
+    let rule = |current: Option<&LeadRecord>| {
+        current.and_then(|r| crate::delivery::claim(r, id, now, until))
+    };
+    change(store, thread_id, None, rule, OwnWrite::NotProof).await
+}
+
+/// Settles the claimed delivery `id` with `attempt`
+/// ([`crate::delivery::settle`]). `Ok(false)` when it is no longer this
+/// caller's to settle (its claim ran out and another took it).
+///
+/// # Errors
+/// [`StoreError`] when the store fails or the record is unreadable.
+pub async fn settle_delivery<S: LeadStore + ?Sized>(
+    store: &S,
+    thread_id: &ThreadId,
+    id: &str,
+    attempt: crate::delivery::Attempt,
+    now: i64,
+    jitter: f64,
+) -> Result<bool, StoreError> {
+    let rule = |current: Option<&LeadRecord>| {
+        current.and_then(|r| crate::delivery::settle(r, id, attempt, now, jitter))
+    };
+    change(store, thread_id, None, rule, OwnWrite::NotProof).await
+}
+
 /// Records what a look for news saw without telling the shop
 /// ([`rules::saw`]). Returns whether it wrote.
 ///

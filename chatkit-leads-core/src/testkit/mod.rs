@@ -9,10 +9,12 @@ mod clock;
 pub mod conformance;
 mod mailer;
 mod memory_store;
+mod sink;
 mod summarizer;
 
 pub use chatkit::{ChatKitCall, ScriptedChatKit};
 pub use clock::ManualClock;
 pub use mailer::RecordingMailer;
 pub use memory_store::{MemoryStore, StoreOp};
+pub use sink::RecordingSink;
 pub use summarizer::{ScriptedSummarizer, SummaryScript};
