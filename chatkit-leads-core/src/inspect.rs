@@ -274,14 +274,16 @@ where
         };
         let scanned = Contact::extract(&fetched.transcript, &self.config().shop.phone);
         let mut photos = self.fetch_photos(&fetched.transcript).await;
-        Ok(self.compose(
-            &request,
-            &fetched,
-            scanned,
-            &summarized,
-            &diagnostics,
-            &mut photos,
-        ))
+        Ok(self
+            .compose(
+                &request,
+                &fetched,
+                scanned,
+                &summarized,
+                &diagnostics,
+                &mut photos,
+            )
+            .message)
     }
 
     /// Sends the lead of `thread_id` now, on an operator's word. A thread

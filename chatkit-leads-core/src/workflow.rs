@@ -28,11 +28,12 @@ use tracing::{Instrument, Span, info, info_span, warn};
 use crate::chatkit::{Page, PageRequest, Thread, ThreadItem};
 use crate::config::{ConfigError, DuplicatePolicy, LeadConfig, ReadinessPolicy, secs};
 use crate::contact::{Contact, EmailAddress, Phone};
+use crate::delivery::EventKind;
 use crate::email::{self, Diagnostics, LeadEmailInput, OutgoingEmail, PossibleDuplicate, Resend};
 use crate::flight::{Flights, Joined};
 use crate::ids::{LeaseId, ThreadId};
 use crate::lease::rules::{self, Blocker};
-use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, SentMark};
+use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, NewEvent, SentMark};
 use crate::memo::SentMemo;
 use crate::outcome::{LeadError, LeadOutcome, SummaryStatus};
 use crate::photos::Photos;
@@ -84,6 +85,12 @@ pub(crate) struct FetchedThread {
     pub(crate) items: Vec<ThreadItem>,
     pub(crate) transcript: Transcript,
     pub(crate) truncated_after_pages: Option<u32>,
+}
+
+/// A composed email and, with sinks, its event.
+pub(crate) struct Composed {
+    pub(crate) message: OutgoingEmail,
+    pub(crate) event: Option<NewEvent>,
 }
 
 /// What the summary step produced.
@@ -357,7 +364,7 @@ where
             truncated_after_pages: fetched.truncated_after_pages,
             resend,
         };
-        let message = self.compose(
+        let Composed { message, event } = self.compose(
             request,
             fetched,
             scanned,
@@ -375,7 +382,10 @@ where
             subject: Some(message.subject.clone()),
             ..told_through(&lease.record().told, fetched, self.now())
         };
-        let Some(message_id) = self.deliver(&mut lease, &message, keep, told).await? else {
+        let Some(message_id) = self
+            .deliver(&mut lease, &message, keep, told, event)
+            .await?
+        else {
             return Ok(LeadOutcome::InProgress);
         };
         Ok(LeadOutcome::Sent {
@@ -400,6 +410,7 @@ where
         message: &OutgoingEmail,
         keep: Option<CachedSummary>,
         told: Told,
+        event: Option<NewEvent>,
     ) -> Result<Option<String>, LeadError> {
         if !lease.checkpoint(self.now(), keep.as_ref()).await? {
             // Our lease ran out during the summary and someone else took it.
@@ -410,7 +421,7 @@ where
         telemetry::mail_send(&delivered);
         match delivered {
             Ok(message_id) => {
-                self.mark_sent(lease, &message_id, told).await?;
+                self.mark_sent(lease, &message_id, told, event).await?;
                 Ok(Some(message_id))
             }
             Err(mail_error) => {
@@ -436,6 +447,7 @@ where
         lease: &mut Lease<'_, S>,
         message_id: &str,
         told: Told,
+        event: Option<NewEvent>,
     ) -> Result<(), LeadError> {
         let now = self.now();
         let mark = SentMark {
@@ -443,7 +455,7 @@ where
             message_id: message_id.to_owned(),
             ttl: now + secs(self.config.lease.record_ttl),
             told,
-            event: None,
+            event,
         };
         if lease.mark_sent(&mark).await? {
             // What was just written is what the next trigger would read.
@@ -466,20 +478,11 @@ where
         summarized: &SummaryResult,
         diagnostics: &Diagnostics,
         photos: &mut Photos,
-    ) -> OutgoingEmail {
+    ) -> Composed {
         let contact = model_contact(summarized.summary.as_ref()).or(scanned);
-        self.fit(photos, |photos| {
-            let input = LeadEmailInput {
-                shop: &self.config.shop,
-                copy: &self.config.copy,
-                request,
-                thread: &fetched.thread,
-                transcript: &fetched.transcript,
-                contact: &contact,
-                summary: summarized.summary.as_ref(),
-                diagnostics,
-                photos,
-            };
+        let summary = summarized.summary.as_ref();
+        let message = self.fit(photos, |photos| {
+            let input = self.input(request, fetched, &contact, summary, diagnostics, photos);
             let rendered = match (&diagnostics.possible_duplicate, self.config.duplicates) {
                 (Some(_), DuplicatePolicy::AlertOnly) => email::render_delivery_alert(&input),
                 _ => email::render(&input),
@@ -490,6 +493,51 @@ where
                 contact.email.as_ref(),
                 photos,
             )
+        });
+        let input = self.input(request, fetched, &contact, summary, diagnostics, photos);
+        let event = self.new_event(EventKind::Created, &input, 0);
+        Composed { message, event }
+    }
+
+    /// What the lead email of this attempt is made from.
+    fn input<'a>(
+        &'a self,
+        request: &'a LeadRequest,
+        fetched: &'a FetchedThread,
+        contact: &'a Contact,
+        summary: Option<&'a LeadSummary>,
+        diagnostics: &'a Diagnostics,
+        photos: &'a Photos,
+    ) -> LeadEmailInput<'a> {
+        LeadEmailInput {
+            shop: &self.config.shop,
+            copy: &self.config.copy,
+            request,
+            thread: &fetched.thread,
+            transcript: &fetched.transcript,
+            contact,
+            summary,
+            diagnostics,
+            photos,
+        }
+    }
+
+    /// The event for the sinks of an email made from `input` (`None`
+    /// without sinks): the lead document, for every sink.
+    pub(crate) fn new_event(
+        &self,
+        kind: EventKind,
+        input: &LeadEmailInput<'_>,
+        update: u32,
+    ) -> Option<NewEvent> {
+        if self.sinks.is_empty() {
+            return None;
+        }
+        let document = email::document(input, update, false);
+        Some(NewEvent {
+            kind,
+            document: serde_json::to_string(&document).expect("a LeadDocument always serialises"),
+            sinks: self.sinks.iter().map(|sink| sink.id().to_owned()).collect(),
         })
     }
 

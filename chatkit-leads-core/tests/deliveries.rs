@@ -7,7 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatkit_leads_core::delivery::{DeliveryState, EventKind, enqueue};
+use chatkit_leads_core::delivery::{DeliveryState, EventKind};
+use chatkit_leads_core::email::LeadDocument;
 use chatkit_leads_core::testkit::RecordingSink;
 use chatkit_leads_core::{
     LeadConfig, LeadOutcome, LeadRequest, LeadWorkflow, Ports, ShopProfile, Sink, SinkError,
@@ -17,19 +18,8 @@ use common::{Harness, NOW, Workflow, envelope, thread};
 
 const TRUCK: &str = "cthr_fx_en_truck_seats";
 
-/// The truck thread sent, with one `lead.created` event queued for each
-/// of `sinks`, and a workflow that delivers to them.
-async fn sent_with_sinks(sinks: &[&Arc<RecordingSink>]) -> (Harness, Workflow) {
-    let h = Harness::new(Harness::ok_script());
-    let request = LeadRequest::new(thread(TRUCK), TriggerReason::Idle);
-    let outcome = h.workflow.process(&request).await.expect("outcome");
-    assert!(matches!(outcome, LeadOutcome::Sent { .. }), "{outcome:?}");
-    let ids: Vec<String> = sinks.iter().map(|s| s.id().to_owned()).collect();
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let record = h.store.record(&thread(TRUCK)).expect("record");
-    h.store.insert(
-        enqueue(&record, EventKind::Created, r#"{"version":1}"#, &ids, NOW).expect("queued"),
-    );
+/// A workflow that delivers to `sinks`, over a harness's ports.
+fn with_sinks(h: &Harness, sinks: &[&Arc<RecordingSink>]) -> Workflow {
     let ports = Ports {
         chatkit: Arc::clone(&h.chatkit),
         store: Arc::clone(&h.store),
@@ -37,14 +27,27 @@ async fn sent_with_sinks(sinks: &[&Arc<RecordingSink>]) -> (Harness, Workflow) {
         summarizer: Arc::clone(&h.summarizer),
         clock: Arc::clone(&h.clock),
     };
-    let workflow = LeadWorkflow::new(ports, LeadConfig::new(ShopProfile::seed(), envelope()))
+    LeadWorkflow::new(ports, LeadConfig::new(ShopProfile::seed(), envelope()))
         .expect("config")
         .with_sinks(
             sinks
                 .iter()
                 .map(|s| Arc::clone(s) as Arc<dyn Sink>)
                 .collect(),
-        );
+        )
+}
+
+/// The truck thread sent by a workflow with `sinks`: its `lead.created`
+/// event queued for each, in the same write as the email's mark.
+async fn sent_with_sinks(sinks: &[&Arc<RecordingSink>]) -> (Harness, Workflow) {
+    let h = Harness::new(Harness::ok_script());
+    let workflow = with_sinks(&h, sinks);
+    let request = LeadRequest::new(thread(TRUCK), TriggerReason::Idle);
+    let outcome = workflow.process(&request).await.expect("outcome");
+    assert!(matches!(outcome, LeadOutcome::Sent { .. }), "{outcome:?}");
+    let record = h.store.record(&thread(TRUCK)).expect("record");
+    assert_eq!(record.outbox.events.len(), usize::from(!sinks.is_empty()));
+    assert_eq!(record.outbox.deliveries.len(), sinks.len());
     (h, workflow)
 }
 
@@ -146,20 +149,33 @@ async fn simultaneous_callers_deliver_each_event_once() {
 async fn a_sink_this_process_does_not_have_is_left_for_one_that_does() {
     let crm = Arc::new(RecordingSink::new("webhook:crm"));
     let (h, _) = sent_with_sinks(&[&crm]).await;
-    let ports = Ports {
-        chatkit: Arc::clone(&h.chatkit),
-        store: Arc::clone(&h.store),
-        mailer: Arc::clone(&h.mailer),
-        summarizer: Arc::clone(&h.summarizer),
-        clock: Arc::clone(&h.clock),
-    };
-    let other = LeadWorkflow::new(ports, LeadConfig::new(ShopProfile::seed(), envelope()))
-        .expect("config")
-        .with_sinks(vec![Arc::new(RecordingSink::new("slack")) as Arc<dyn Sink>]);
+    let other = with_sinks(&h, &[&Arc::new(RecordingSink::new("slack"))]);
     let report = other
         .deliver_due(&thread(TRUCK))
         .await
         .expect("nothing to do");
     assert!(report.attempts.is_empty());
     assert_eq!(state(&h, "webhook:crm"), DeliveryState::Due { at: NOW });
+}
+
+#[tokio::test]
+async fn the_event_carries_the_lead_document() {
+    let crm = Arc::new(RecordingSink::new("webhook:crm"));
+    let (h, workflow) = sent_with_sinks(&[&crm]).await;
+    assert_eq!(h.mailer.sent_count(), 1, "the email went out first");
+    workflow
+        .deliver_due(&thread(TRUCK))
+        .await
+        .expect("delivered");
+    let (_, kind, document) = &crm.received()[0];
+    assert_eq!(*kind, EventKind::Created);
+    let document: LeadDocument = serde_json::from_str(document).expect("a LeadDocument");
+    assert_eq!(document.thread_id, TRUCK);
+    assert_eq!(document.call_script.len(), 3);
+    assert!(document.contact.phone.is_some());
+}
+
+#[tokio::test]
+async fn without_sinks_nothing_is_queued() {
+    sent_with_sinks(&[]).await;
 }
