@@ -26,7 +26,8 @@ use tracing::warn;
 use crate::chatkit::{Order, PageRequest, ThreadItem};
 use crate::config::secs;
 use crate::contact::Contact;
-use crate::email::{self, Diagnostics, LeadEmailInput, NewContact, PossibleDuplicate};
+use crate::delivery::EventKind;
+use crate::email::{self, Diagnostics, NewContact, PossibleDuplicate};
 use crate::lease::rules::{self, Blocker};
 use crate::lease::{self, Acquired, Lease, Look};
 use crate::outcome::{LeadError, LeadOutcome};
@@ -35,7 +36,9 @@ use crate::record::{CachedSummary, LeadRecord, LeadStatus, Told, Versioned};
 use crate::request::LeadRequest;
 use crate::telemetry;
 use crate::transcript::Transcript;
-use crate::workflow::{FetchedThread, LeadWorkflow, blocked_outcome, model_contact, told_through};
+use crate::workflow::{
+    EmailFacts, FetchedThread, LeadWorkflow, blocked_outcome, model_contact, told_through,
+};
 
 impl<C, S, M, Z, K> LeadWorkflow<C, S, M, Z, K>
 where
@@ -221,19 +224,17 @@ where
             email: after.email.is_some() && after.email != before.email,
         };
         let contact = model_contact(summarized.summary.as_ref()).or(after.or(before));
+        let facts = EmailFacts {
+            request,
+            thread: &fetched.thread,
+            transcript: &news,
+            contact: &contact,
+            summary: summarized.summary.as_ref(),
+            diagnostics: &diagnostics,
+        };
         let message = self.fit(&mut photos, |photos| {
             let rendered = email::render_update(&email::UpdateEmailInput {
-                lead: LeadEmailInput {
-                    shop: &self.config().shop,
-                    copy: &self.config().copy,
-                    request,
-                    thread: &fetched.thread,
-                    transcript: &news,
-                    contact: &contact,
-                    summary: summarized.summary.as_ref(),
-                    diagnostics: &diagnostics,
-                    photos,
-                },
+                lead: self.input(&facts, photos),
                 lead_subject: told.subject.as_deref(),
                 number,
                 new_contact,
@@ -246,6 +247,11 @@ where
                 photos,
             )
         });
+        let event = self.new_event(
+            EventKind::Updated(number),
+            &self.input(&facts, &photos),
+            number,
+        );
 
         let now = self.now();
         let told = Told {
@@ -260,8 +266,10 @@ where
             transcript: fingerprint,
             summary,
         });
-        // Issue 16 (in progress): the `lead.updated` event is not built yet.
-        let Some(message_id) = self.deliver(&mut lease, &message, keep, told, None).await? else {
+        let Some(message_id) = self
+            .deliver(&mut lease, &message, keep, told, event)
+            .await?
+        else {
             return Ok(LeadOutcome::InProgress);
         };
         Ok(LeadOutcome::UpdateSent {

@@ -87,6 +87,18 @@ pub(crate) struct FetchedThread {
     pub(crate) truncated_after_pages: Option<u32>,
 }
 
+/// What an email of one attempt is made from, besides the shop's settings
+/// and the photos.
+pub(crate) struct EmailFacts<'a> {
+    pub(crate) request: &'a LeadRequest,
+    pub(crate) thread: &'a Thread,
+    /// The whole chat, or for an update the new messages.
+    pub(crate) transcript: &'a Transcript,
+    pub(crate) contact: &'a Contact,
+    pub(crate) summary: Option<&'a LeadSummary>,
+    pub(crate) diagnostics: &'a Diagnostics,
+}
+
 /// A composed email and, with sinks, its event.
 pub(crate) struct Composed {
     pub(crate) message: OutgoingEmail,
@@ -481,8 +493,16 @@ where
     ) -> Composed {
         let contact = model_contact(summarized.summary.as_ref()).or(scanned);
         let summary = summarized.summary.as_ref();
+        let facts = EmailFacts {
+            request,
+            thread: &fetched.thread,
+            transcript: &fetched.transcript,
+            contact: &contact,
+            summary,
+            diagnostics,
+        };
         let message = self.fit(photos, |photos| {
-            let input = self.input(request, fetched, &contact, summary, diagnostics, photos);
+            let input = self.input(&facts, photos);
             let rendered = match (&diagnostics.possible_duplicate, self.config.duplicates) {
                 (Some(_), DuplicatePolicy::AlertOnly) => email::render_delivery_alert(&input),
                 _ => email::render(&input),
@@ -494,30 +514,25 @@ where
                 photos,
             )
         });
-        let input = self.input(request, fetched, &contact, summary, diagnostics, photos);
-        let event = self.new_event(EventKind::Created, &input, 0);
+        let event = self.new_event(EventKind::Created, &self.input(&facts, photos), 0);
         Composed { message, event }
     }
 
-    /// What the lead email of this attempt is made from.
-    fn input<'a>(
+    /// What an email of this attempt is made from, with `photos`.
+    pub(crate) fn input<'a>(
         &'a self,
-        request: &'a LeadRequest,
-        fetched: &'a FetchedThread,
-        contact: &'a Contact,
-        summary: Option<&'a LeadSummary>,
-        diagnostics: &'a Diagnostics,
+        facts: &EmailFacts<'a>,
         photos: &'a Photos,
     ) -> LeadEmailInput<'a> {
         LeadEmailInput {
             shop: &self.config.shop,
             copy: &self.config.copy,
-            request,
-            thread: &fetched.thread,
-            transcript: &fetched.transcript,
-            contact,
-            summary,
-            diagnostics,
+            request: facts.request,
+            thread: facts.thread,
+            transcript: facts.transcript,
+            contact: facts.contact,
+            summary: facts.summary,
+            diagnostics: facts.diagnostics,
             photos,
         }
     }

@@ -179,3 +179,40 @@ async fn the_event_carries_the_lead_document() {
 async fn without_sinks_nothing_is_queued() {
     sent_with_sinks(&[]).await;
 }
+
+#[tokio::test]
+async fn an_update_email_is_a_lead_updated_event_for_every_sink() {
+    let crm = Arc::new(RecordingSink::new("webhook:crm"));
+    let (h, workflow) = sent_with_sinks(&[&crm]).await;
+    workflow
+        .deliver_due(&thread(TRUCK))
+        .await
+        .expect("delivered");
+    h.clock.advance(Duration::from_secs(61));
+    let item = serde_json::from_value(serde_json::json!({
+        "id": "cthi_new_1", "object": "chatkit.thread_item", "thread_id": TRUCK,
+        "created_at": NOW + 30, "type": "chatkit.user_message",
+        "content": [{"type": "input_text", "text": "Also the back seat, please."}],
+        "attachments": [],
+    }))
+    .expect("item");
+    assert!(h.chatkit.push_items(&thread(TRUCK), vec![item]));
+    let request = LeadRequest::new(thread(TRUCK), TriggerReason::Idle);
+    let outcome = workflow.process(&request).await.expect("outcome");
+    assert!(
+        matches!(outcome, LeadOutcome::UpdateSent { .. }),
+        "{outcome:?}"
+    );
+
+    workflow
+        .deliver_due(&thread(TRUCK))
+        .await
+        .expect("delivered");
+    let received = crm.received();
+    assert_eq!(received.len(), 2);
+    let (update_id, kind, document) = &received[1];
+    assert_eq!(*kind, EventKind::Updated(1));
+    assert_ne!(*update_id, received[0].0, "an event of its own");
+    let document: LeadDocument = serde_json::from_str(document).expect("a LeadDocument");
+    assert_eq!(document.update, 1);
+}
