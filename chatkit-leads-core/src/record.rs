@@ -12,13 +12,14 @@
 //! once (with `#[serde(default)]`) and every store carries it.
 
 pub mod codec;
+pub mod outbox;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::delivery::Outbox;
+use outbox::Outbox;
 
 use crate::ids::{LeaseId, ThreadId};
 use crate::summary::LeadSummary;
