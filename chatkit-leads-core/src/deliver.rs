@@ -21,7 +21,8 @@ use crate::lease;
 use crate::ports::{
     ChatKitClient, Clock, LeadStore, Mailer, Sink, SinkEvent, StoreError, Summarizer,
 };
-use crate::workflow::{LeadWorkflow, secs};
+use crate::config::secs;
+use crate::workflow::LeadWorkflow;
 
 /// How long a claim on a delivery lasts: longer than any sink waits for
 /// an answer.
