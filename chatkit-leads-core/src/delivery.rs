@@ -123,17 +123,36 @@ pub fn enqueue(
             last_status: None,
         });
     }
-    next.due_at = earliest(&next.outbox).into_iter().chain(rec.due_at).min();
+    follow(rec, &mut next);
     Some(next)
 }
 
-/// The first delivery to one of the sinks `served` names that may be
-/// claimed at `now`: due, or claimed by a holder whose lease ran out.
-pub fn next_due(rec: &LeadRecord, now: i64, served: impl Fn(&str) -> bool) -> Option<&Delivery> {
-    rec.outbox
-        .deliveries
-        .iter()
-        .find(|d| claimable(d, now) && served(&d.sink))
+/// Sets `next.due_at` (the one time the sweeper finds a record by) after
+/// the outbox changed from `rec`'s to `next`'s: the earlier of the
+/// outbox's earliest and the record's own due time (a look for news, a
+/// lease's end), which waits in [`Outbox::record_due`] while a delivery
+/// stands in front of it.
+fn follow(rec: &LeadRecord, next: &mut LeadRecord) {
+    let own = record_due(rec);
+    let outbox = earliest(&next.outbox);
+    next.due_at = outbox.into_iter().chain(own).min();
+    next.outbox.record_due = own.filter(|_| next.due_at != own);
+}
+
+/// The record's own due time, whatever the outbox needs: its `due_at`,
+/// unless that is the outbox's, then the one waiting behind it. The sweep
+/// runs the workflow on a record only when this has come.
+pub fn record_due(rec: &LeadRecord) -> Option<i64> {
+    match rec.due_at {
+        Some(at) if Some(at) == earliest(&rec.outbox) => rec.outbox.record_due,
+        other => other,
+    }
+}
+
+/// The first delivery that may be claimed at `now`: due, or claimed by a
+/// holder whose lease ran out.
+pub fn next_due(rec: &LeadRecord, now: i64) -> Option<&Delivery> {
+    rec.outbox.deliveries.iter().find(|d| claimable(d, now))
 }
 
 fn claimable(delivery: &Delivery, now: i64) -> bool {
@@ -157,7 +176,7 @@ pub fn claim(rec: &LeadRecord, id: &str, now: i64, until: i64) -> Option<LeadRec
     delivery.state = DeliveryState::Sending { until };
     delivery.attempts = delivery.attempts.saturating_add(1);
     next.updated_at = now;
-    next.due_at = earliest(&next.outbox).into_iter().chain(rec.due_at).min();
+    follow(rec, &mut next);
     Some(next)
 }
 
@@ -209,8 +228,31 @@ pub fn settle(
         Verdict::Fail => DeliveryState::Failed,
     };
     next.updated_at = now;
-    next.due_at = earliest(&next.outbox);
+    follow(rec, &mut next);
     Some(next)
+}
+
+/// The record with its failed or disabled deliveries to `sink` due again
+/// at `now`, attempts counted from zero and the same ids (an operator's
+/// `resend --sink`, after fixing the receiver). `None` when there is none.
+pub fn rearm(rec: &LeadRecord, sink: &str, now: i64) -> Option<LeadRecord> {
+    let mut next = rec.clone();
+    let mut rearmed = false;
+    for delivery in next.outbox.deliveries.iter_mut().filter(|d| d.sink == sink) {
+        if matches!(
+            delivery.state,
+            DeliveryState::Failed | DeliveryState::Disabled
+        ) {
+            delivery.state = DeliveryState::Due { at: now };
+            delivery.attempts = 0;
+            rearmed = true;
+        }
+    }
+    rearmed.then(|| {
+        next.updated_at = now;
+        follow(rec, &mut next);
+        next
+    })
 }
 
 /// A spread in `[0, 1)` for [`backoff`], derived from the delivery and
@@ -224,6 +266,14 @@ pub fn jitter(id: &str, attempts: u32) -> f64 {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&digest[..8]);
     (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The record with nothing due but its deliveries: a look for news done,
+/// a lead sent, a thread the sweeper gives up on.
+pub fn only_deliveries(mut rec: LeadRecord) -> LeadRecord {
+    rec.outbox.record_due = None;
+    rec.due_at = earliest(&rec.outbox);
+    rec
 }
 
 /// When the outbox next needs someone: its earliest due time or lease end.
@@ -330,7 +380,7 @@ mod tests {
     #[test]
     fn a_claimed_delivery_is_not_claimed_again_until_its_lease_ends() {
         let rec = with_event();
-        let id = next_due(&rec, NOW, |_| true).expect("due").id.clone();
+        let id = next_due(&rec, NOW).expect("due").id.clone();
         let claimed = claim(&rec, &id, NOW, NOW + 30).expect("claimed");
         assert!(claim(&claimed, &id, NOW + 29, NOW + 59).is_none());
         let again = claim(&claimed, &id, NOW + 30, NOW + 60).expect("lease ran out");
@@ -357,6 +407,15 @@ mod tests {
             "once"
         );
         assert_eq!(done.due_at, Some(NOW), "the other sink is still due");
+        let other = done.outbox.deliveries[1].id.clone();
+        let both = claim(&done, &other, NOW + 2, NOW + 32).expect("claimed");
+        let both = settle(&both, &other, Attempt::answered(Some(200)), NOW + 3, 0.5).expect("ok");
+        assert_eq!(
+            both.due_at,
+            Some(NOW + 110),
+            "deliveries done: the record's own due time (its lease's end) is back"
+        );
+        assert_eq!(only_deliveries(both).due_at, None, "nothing left is due");
 
         let retry =
             settle(&sending, &id, Attempt::answered(Some(503)), NOW + 1, 0.5).expect("settled");
@@ -370,6 +429,47 @@ mod tests {
         let bad =
             settle(&sending, &id, Attempt::answered(Some(400)), NOW + 1, 0.5).expect("settled");
         assert_eq!(bad.outbox.deliveries[0].state, DeliveryState::Failed);
+    }
+
+    #[test]
+    fn a_due_time_that_is_not_the_outboxs_is_kept() {
+        let look = LeadRecord {
+            due_at: Some(NOW + 500),
+            ..with_event()
+        };
+        let id = look.outbox.deliveries[0].id.clone();
+        let sending = claim(&look, &id, NOW, NOW + 30).expect("claimed");
+        assert_eq!(sending.due_at, Some(NOW), "the other sink is due now");
+        let rec = LeadRecord {
+            due_at: Some(NOW + 500),
+            ..enqueue(&record(), EventKind::Created, "{}", &["slack"], NOW).expect("queued")
+        };
+        let id = rec.outbox.deliveries[0].id.clone();
+        let sending = claim(&rec, &id, NOW, NOW + 30).expect("claimed");
+        assert_eq!(
+            sending.due_at,
+            Some(NOW + 30),
+            "the claim's end comes first"
+        );
+        let done = settle(&sending, &id, Attempt::answered(Some(204)), NOW + 1, 0.5).expect("ok");
+        assert_eq!(done.due_at, Some(NOW + 500), "the look's due time stays");
+    }
+
+    #[test]
+    fn rearming_makes_failed_and_disabled_deliveries_due_with_their_ids() {
+        let rec = with_event();
+        let id = rec.outbox.deliveries[0].id.clone();
+        let sending = claim(&rec, &id, NOW, NOW + 30).expect("claimed");
+        let gone = settle(&sending, &id, Attempt::answered(Some(410)), NOW + 1, 0.5).expect("ok");
+        assert!(
+            rearm(&gone, "slack", NOW + 5).is_none(),
+            "slack is still due"
+        );
+        let again = rearm(&gone, "webhook:crm", NOW + 5).expect("rearmed");
+        let delivery = &again.outbox.deliveries[0];
+        assert_eq!(delivery.state, DeliveryState::Due { at: NOW + 5 });
+        assert_eq!((delivery.attempts, delivery.id.as_str()), (0, id.as_str()));
+        assert!(rearm(&again, "webhook:crm", NOW + 6).is_none(), "once");
     }
 
     #[test]

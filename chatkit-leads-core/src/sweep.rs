@@ -18,6 +18,11 @@
 //!    contact details are looked at less and less often, and threads older
 //!    than the horizon stop being due.
 //!
+//! 3. **Deliver.** A due record with events due for the sinks (a retry
+//!    after a failed attempt, a delivery whose sender died) has them
+//!    delivered first; a record due for its deliveries alone goes no
+//!    further.
+//!
 //! A listed thread whose lead went out is made due too (when update emails
 //! are on), so a customer who came back and wrote again without a trigger
 //! reaching the server still gets the shop an update email.
@@ -33,6 +38,7 @@ use tracing::{info, warn};
 
 use crate::chatkit::{Order, PageRequest};
 use crate::config::secs;
+use crate::delivery;
 use crate::ids::ThreadId;
 use crate::inspect::Verdict;
 use crate::lease;
@@ -90,6 +96,9 @@ pub struct SweepReport {
     pub expired: usize,
     /// Due threads left for the next sweep because the budget ran out.
     pub deferred: usize,
+    /// Attempts to deliver events to the sinks (in a dry run: threads with
+    /// a delivery due).
+    pub deliveries: usize,
     /// Every due thread the sweep ran (or, in a dry run, looked at).
     pub leads: Vec<SweptLead>,
 }
@@ -112,6 +121,8 @@ pub struct SweepSummary {
     pub expired: usize,
     /// Due threads left for the next sweep (budget).
     pub deferred: usize,
+    /// Attempts to deliver events to the sinks.
+    pub deliveries: usize,
 }
 
 impl SweepReport {
@@ -125,6 +136,7 @@ impl SweepReport {
             sent: self.sent(),
             expired: self.expired,
             deferred: self.deferred,
+            deliveries: self.deliveries,
         }
     }
 
@@ -183,6 +195,15 @@ where
                 report.deferred += 1;
                 continue;
             }
+            if delivery::next_due(&record, now).is_some() {
+                match self.deliver_due(&record.thread_id).await {
+                    Ok(delivered) => report.deliveries += delivered.attempts.len(),
+                    Err(err) => warn!(error = %err, "sweep: deliveries failed; next sweep"),
+                }
+            }
+            if !delivery::record_due(&record).is_some_and(|at| at <= now) {
+                continue; // due for its deliveries alone
+            }
             if past(now, record.created_at, settings.horizon) {
                 lease::unwatch(&self.ports().store, &record.thread_id, now).await?;
                 report.expired += 1;
@@ -208,6 +229,7 @@ where
             sent = report.sent(),
             expired = report.expired,
             deferred = report.deferred,
+            deliveries = report.deliveries,
             "sweep done"
         );
         Ok(report)
@@ -224,6 +246,12 @@ where
         self.discover(settings, &mut report, true).await?;
         let now = self.now();
         for record in self.ports().store.due(now, settings.batch).await? {
+            if delivery::next_due(&record, now).is_some() {
+                report.deliveries += 1;
+            }
+            if !delivery::record_due(&record).is_some_and(|at| at <= now) {
+                continue;
+            }
             if past(now, record.created_at, settings.horizon) {
                 report.expired += 1;
                 continue;

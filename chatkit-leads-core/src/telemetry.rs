@@ -13,6 +13,7 @@
 //! | `chatkit_leads_mail_sends_total` | counter | `result` (`ok`, `rejected`, `throttled`, `transport`) |
 //! | `chatkit_leads_lease_contention_total` | counter | — (an attempt found the lease taken) |
 //! | `chatkit_leads_triggers_joined_total` | counter | — (a trigger shared a run already in flight for its thread) |
+//! | `chatkit_leads_deliveries_total` | counter | `sink` (the operator's sink id), `result` (`delivered`, `retry`, `failed`, `disabled`) |
 //! | `chatkit_leads_sweeps_total` | counter | `result` (`ok`, `error`) |
 //! | `chatkit_leads_sweep_recovered_total` | counter | — (leads sent by a sweep) |
 
@@ -23,6 +24,20 @@ use metrics::{counter, histogram};
 use crate::outcome::{LeadError, LeadOutcome};
 use crate::ports::{ChatKitError, MailError, SummaryError};
 use crate::request::TriggerReason;
+
+/// One attempt to deliver an event to a sink, by where it left the
+/// delivery. Sink ids come from the settings: a small, fixed set.
+pub(crate) fn delivery(sink: &str, state: &crate::delivery::DeliveryState) {
+    use crate::delivery::DeliveryState;
+    let result = match state {
+        DeliveryState::Delivered { .. } => "delivered",
+        DeliveryState::Due { .. } | DeliveryState::Sending { .. } => "retry",
+        DeliveryState::Failed => "failed",
+        DeliveryState::Disabled => "disabled",
+    };
+    counter!("chatkit_leads_deliveries_total", "sink" => sink.to_owned(), "result" => result)
+        .increment(1);
+}
 
 /// A trigger that shared the run in flight for its thread.
 pub(crate) fn trigger_joined() {

@@ -146,16 +146,28 @@ async fn simultaneous_callers_deliver_each_event_once() {
 }
 
 #[tokio::test]
-async fn a_sink_this_process_does_not_have_is_left_for_one_that_does() {
+async fn a_sink_no_longer_configured_is_retried_then_fails_instead_of_staying_due() {
     let crm = Arc::new(RecordingSink::new("webhook:crm"));
     let (h, _) = sent_with_sinks(&[&crm]).await;
     let other = with_sinks(&h, &[&Arc::new(RecordingSink::new("slack"))]);
-    let report = other
+    let report = other.deliver_due(&thread(TRUCK)).await.expect("attempted");
+    assert_eq!(report.attempts.len(), 1);
+    let DeliveryState::Due { at } = state(&h, "webhook:crm") else {
+        panic!("{:?}", state(&h, "webhook:crm"));
+    };
+    assert!(
+        at > NOW,
+        "not due at once again: the sweep's batch stays free"
+    );
+    assert!(crm.received().is_empty());
+    // The instance that has the sink delivers it when it is due.
+    h.clock.advance(Duration::from_secs(60));
+    let workflow = with_sinks(&h, &[&crm]);
+    workflow
         .deliver_due(&thread(TRUCK))
         .await
-        .expect("nothing to do");
-    assert!(report.attempts.is_empty());
-    assert_eq!(state(&h, "webhook:crm"), DeliveryState::Due { at: NOW });
+        .expect("delivered");
+    assert_eq!(crm.received().len(), 1);
 }
 
 #[tokio::test]
@@ -215,4 +227,58 @@ async fn an_update_email_is_a_lead_updated_event_for_every_sink() {
     assert_ne!(*update_id, received[0].0, "an event of its own");
     let document: LeadDocument = serde_json::from_str(document).expect("a LeadDocument");
     assert_eq!(document.update, 1);
+}
+
+#[tokio::test]
+async fn the_sweep_retries_a_failed_delivery_once_due_and_does_nothing_else() {
+    let crm = Arc::new(RecordingSink::new("webhook:crm"));
+    crm.answer([Err(SinkError::Status(503))]);
+    let (h, workflow) = sent_with_sinks(&[&crm]).await;
+    workflow.deliver_due(&thread(TRUCK)).await.expect("attempt");
+    let settings = chatkit_leads_core::sweep::SweepSettings::default();
+    let early = workflow.sweep(&settings).await.expect("sweep");
+    assert_eq!(early.deliveries, 0, "not due before its backoff");
+    h.clock.advance(Duration::from_secs(60));
+    let gets = h.chatkit.calls().len();
+    let report = workflow.sweep(&settings).await.expect("sweep");
+    assert_eq!(report.deliveries, 1);
+    assert!(
+        report.leads.is_empty(),
+        "a sent lead due for its deliveries is not run again"
+    );
+    assert_eq!(h.chatkit.calls().len(), gets, "no ChatKit call");
+    assert_eq!(crm.received().len(), 2);
+    assert!(matches!(
+        state(&h, "webhook:crm"),
+        DeliveryState::Delivered { .. }
+    ));
+    let record = h.store.record(&thread(TRUCK)).expect("record");
+    assert_eq!(record.due_at, None, "nothing left for the sweeper");
+}
+
+#[tokio::test]
+async fn an_operator_redelivers_a_disabled_sink_with_the_same_id() {
+    let crm = Arc::new(RecordingSink::new("webhook:crm"));
+    crm.answer([Err(SinkError::Status(410))]);
+    let (h, workflow) = sent_with_sinks(&[&crm]).await;
+    workflow.deliver_due(&thread(TRUCK)).await.expect("attempt");
+    assert_eq!(state(&h, "webhook:crm"), DeliveryState::Disabled);
+    let report = workflow
+        .redeliver(&thread(TRUCK), "webhook:crm")
+        .await
+        .expect("redelivered")
+        .expect("there was one to rearm");
+    assert_eq!(report.attempts.len(), 1);
+    let received = crm.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].0, received[1].0, "the receiver can dedupe");
+    assert!(matches!(
+        state(&h, "webhook:crm"),
+        DeliveryState::Delivered { .. }
+    ));
+    let nothing = workflow.redeliver(&thread(TRUCK), "webhook:crm").await;
+    assert!(
+        nothing.expect("read").is_none(),
+        "delivered: nothing to rearm"
+    );
 }

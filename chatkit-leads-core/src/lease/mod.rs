@@ -395,6 +395,22 @@ pub async fn settle_delivery<S: LeadStore + ?Sized>(
     change(store, thread_id, None, rule, OwnWrite::NotProof).await
 }
 
+/// Makes the failed or disabled deliveries to `sink` due again
+/// ([`crate::delivery::rearm`]). Returns whether there were any.
+///
+/// # Errors
+/// [`StoreError`] when the store fails or the record is unreadable.
+pub async fn rearm_deliveries<S: LeadStore + ?Sized>(
+    store: &S,
+    thread_id: &ThreadId,
+    sink: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let rule =
+        |current: Option<&LeadRecord>| current.and_then(|r| crate::delivery::rearm(r, sink, now));
+    change(store, thread_id, None, rule, OwnWrite::NotProof).await
+}
+
 /// Records what a look for news saw without telling the shop
 /// ([`rules::saw`]). Returns whether it wrote.
 ///

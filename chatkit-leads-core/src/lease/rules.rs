@@ -9,6 +9,7 @@
 //! holders, a `sent` record never changes again.
 
 use super::{AcquireRequest, ErrorMark, Look, SentMark, Watch};
+use crate::delivery::only_deliveries;
 use crate::ids::LeaseId;
 use crate::record::{
     CachedSummary, ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS, Told,
@@ -137,14 +138,16 @@ pub fn look_due(rec: &LeadRecord, look: &Look) -> bool {
 /// caller answers from the store alone — unless the record is `sent` and
 /// the last look is at least `look.interval` seconds old.
 pub fn claim_look(rec: &LeadRecord, look: &Look) -> Option<LeadRecord> {
-    look_due(rec, look).then(|| LeadRecord {
-        updated_at: look.now,
-        due_at: None,
-        told: Told {
-            checked_at: Some(look.now),
-            ..rec.told.clone()
-        },
-        ..rec.clone()
+    // The look is done; deliveries still to make keep the record due.
+    look_due(rec, look).then(|| {
+        only_deliveries(LeadRecord {
+            updated_at: look.now,
+            told: Told {
+                checked_at: Some(look.now),
+                ..rec.told.clone()
+            },
+            ..rec.clone()
+        })
     })
 }
 
@@ -225,13 +228,16 @@ pub fn watch(existing: Option<&LeadRecord>, watch: &Watch) -> Option<LeadRecord>
     }
 }
 
-/// The record with nothing due any more (the sweeper gives up on a thread
-/// past its horizon), or `None` when nothing was due.
+/// The record with nothing due any more but its deliveries (the sweeper
+/// gives up on a thread past its horizon), or `None` when nothing else was
+/// due.
 pub fn unwatch(rec: &LeadRecord, now: i64) -> Option<LeadRecord> {
-    rec.due_at.is_some().then(|| LeadRecord {
-        due_at: None,
-        updated_at: now,
-        ..rec.clone()
+    // The sinks' deliveries have their own bounded schedule.
+    crate::delivery::record_due(rec).is_some().then(|| {
+        only_deliveries(LeadRecord {
+            updated_at: now,
+            ..rec.clone()
+        })
     })
 }
 
@@ -268,19 +274,20 @@ pub fn mark_sent(rec: &LeadRecord, lease_id: &LeaseId, mark: &SentMark) -> Optio
 
 /// [`mark_sent`] without the event.
 fn sent(rec: &LeadRecord, lease_id: &LeaseId, mark: &SentMark) -> Option<LeadRecord> {
-    holds(rec, lease_id).then(|| LeadRecord {
-        status: LeadStatus::Sent,
-        sent_at: Some(rec.sent_at.unwrap_or(mark.now)),
-        told: mark.told.clone(),
-        message_id: Some(mark.message_id.clone()),
-        lock_expires_at: mark.now,
-        updated_at: mark.now,
-        last_error: None,
-        ttl: mark.ttl,
-        due_at: None,
-        // Sent: nothing will be retried.
-        summary_cache: None,
-        ..rec.clone()
+    // Sent: nothing will be retried, nothing is due but the deliveries.
+    holds(rec, lease_id).then(|| {
+        only_deliveries(LeadRecord {
+            status: LeadStatus::Sent,
+            sent_at: Some(rec.sent_at.unwrap_or(mark.now)),
+            told: mark.told.clone(),
+            message_id: Some(mark.message_id.clone()),
+            lock_expires_at: mark.now,
+            updated_at: mark.now,
+            last_error: None,
+            ttl: mark.ttl,
+            summary_cache: None,
+            ..rec.clone()
+        })
     })
 }
 

@@ -34,12 +34,17 @@ pub struct Outbox {
     /// One per event and sink.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deliveries: Vec<Delivery>,
+    /// The record's own due time (a look for news, a lease's end) while a
+    /// delivery is due earlier and stands in the record's `due_at`: kept
+    /// here so it comes back once the deliveries are done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_due: Option<i64>,
 }
 
 impl Outbox {
     /// Nothing recorded (records written before sinks existed).
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.deliveries.is_empty()
+        self.events.is_empty() && self.deliveries.is_empty() && self.record_due.is_none()
     }
 }
 
@@ -49,6 +54,7 @@ impl std::fmt::Debug for Outbox {
         f.debug_struct("Outbox")
             .field("events", &self.events.len())
             .field("deliveries", &self.deliveries)
+            .field("record_due", &self.record_due)
             .finish()
     }
 }

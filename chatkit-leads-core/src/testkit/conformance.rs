@@ -416,6 +416,7 @@ pub async fn every_field_and_unknown_field_round_trips<S: LeadStore + ?Sized>(st
                     last_status: None,
                 },
             ],
+            record_due: Some(T0 + 600),
         },
         extra: future_fields(),
     };
