@@ -250,7 +250,7 @@ where
         let event = self.new_event(
             EventKind::Updated(number),
             &self.input(&facts, &photos),
-            number,
+            &message,
         );
 
         let now = self.now();

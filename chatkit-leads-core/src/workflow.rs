@@ -76,6 +76,7 @@ pub struct LeadWorkflow<C, S, M, Z, K> {
     memo: SentMemo,
     /// Where leads go besides the inbox (`crate::deliver`).
     sinks: Vec<Arc<dyn Sink>>,
+    sink_transcript: bool,
 }
 
 /// A fetched and normalised thread.
@@ -98,6 +99,10 @@ pub(crate) struct EmailFacts<'a> {
     pub(crate) summary: Option<&'a LeadSummary>,
     pub(crate) diagnostics: &'a Diagnostics,
 }
+
+/// Largest event kept in the lead record with its transcript; past it the
+/// transcript is left out of the sinks' document.
+const MAX_EVENT_BYTES: usize = 100_000;
 
 /// A composed email and, with sinks, its event.
 pub(crate) struct Composed {
@@ -133,6 +138,7 @@ where
             instructions,
             photos: None,
             sinks: Vec::new(),
+            sink_transcript: false,
             flights: Flights::default(),
         })
     }
@@ -151,6 +157,14 @@ where
     #[must_use]
     pub fn with_sinks(mut self, sinks: Vec<Arc<dyn Sink>>) -> Self {
         self.sinks = sinks;
+        self
+    }
+
+    /// Puts the transcript into the sinks' lead document too (default:
+    /// off; the email always has it). A transcript that would make the
+    /// event larger than 100 KB is left out.
+    pub fn with_transcript_for_sinks(mut self, on: bool) -> Self {
+        self.sink_transcript = on;
         self
     }
 
@@ -514,7 +528,7 @@ where
                 photos,
             )
         });
-        let event = self.new_event(EventKind::Created, &self.input(&facts, photos), 0);
+        let event = self.new_event(EventKind::Created, &self.input(&facts, photos), &message);
         Composed { message, event }
     }
 
@@ -537,21 +551,35 @@ where
         }
     }
 
-    /// The event for the sinks of an email made from `input` (`None`
+    /// The event for the sinks of `message`, made from `input` (`None`
     /// without sinks): the lead document, for every sink.
     pub(crate) fn new_event(
         &self,
         kind: EventKind,
         input: &LeadEmailInput<'_>,
-        update: u32,
+        message: &OutgoingEmail,
     ) -> Option<NewEvent> {
         if self.sinks.is_empty() {
             return None;
         }
-        let document = email::document(input, update, false);
+        let update = match kind {
+            EventKind::Created => 0,
+            EventKind::Updated(n) => n,
+        };
+        let sent = email::DocumentEmail {
+            message_id: message.message_id.clone(),
+            subject: message.subject.clone(),
+        };
+        let with_transcript = email::document(input, update, sent.clone(), self.sink_transcript);
+        let mut document = serde_json::to_string(&with_transcript);
+        // The event lives in the lead record: a long chat's transcript
+        // would crowd the store's item limit (DynamoDB: 400 KB).
+        if document.as_ref().is_ok_and(|d| d.len() > MAX_EVENT_BYTES) {
+            document = serde_json::to_string(&email::document(input, update, sent, false));
+        }
         Some(NewEvent {
             kind,
-            document: serde_json::to_string(&document).expect("a LeadDocument always serialises"),
+            document: document.expect("a LeadDocument always serialises"),
             sinks: self.sinks.iter().map(|sink| sink.id().to_owned()).collect(),
         })
     }

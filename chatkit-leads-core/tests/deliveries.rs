@@ -185,6 +185,30 @@ async fn the_event_carries_the_lead_document() {
     assert_eq!(document.thread_id, TRUCK);
     assert_eq!(document.call_script.len(), 3);
     assert!(document.contact.phone.is_some());
+    let record = h.store.record(&thread(TRUCK)).expect("record");
+    assert_eq!(
+        Some(document.email.message_id),
+        record.message_id,
+        "the CRM can link the event to the email"
+    );
+    assert!(document.transcript.is_none(), "off unless asked");
+}
+
+#[tokio::test]
+async fn the_transcript_goes_to_sinks_only_when_asked() {
+    let crm = Arc::new(RecordingSink::new("webhook:crm"));
+    let h = Harness::new(Harness::ok_script());
+    let workflow = with_sinks(&h, &[&crm]).with_transcript_for_sinks(true);
+    let request = LeadRequest::new(thread(TRUCK), TriggerReason::Idle);
+    workflow.process(&request).await.expect("sent");
+    workflow
+        .deliver_due(&thread(TRUCK))
+        .await
+        .expect("delivered");
+    let document: LeadDocument =
+        serde_json::from_str(&crm.received()[0].2).expect("a LeadDocument");
+    let transcript = document.transcript.expect("asked for");
+    assert!(transcript.iter().any(|line| line.speaker == "customer"));
 }
 
 #[tokio::test]

@@ -90,7 +90,12 @@ impl Case {
     }
 
     fn document(&self, with_transcript: bool) -> LeadDocument {
-        document(&self.input(), 0, with_transcript)
+        document(
+            &self.input(),
+            0,
+            chatkit_leads_core::email::DocumentEmail::default(),
+            with_transcript,
+        )
     }
 
     fn input(&self) -> LeadEmailInput<'_> {

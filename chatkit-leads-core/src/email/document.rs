@@ -38,9 +38,21 @@ pub struct LeadDocument {
     pub links: BTreeMap<String, String>,
     /// Files the customer shared (http(s) links).
     pub files: Vec<DocumentFile>,
+    /// The lead email this event went out with.
+    pub email: DocumentEmail,
     /// The messages, when the operator enables them for sinks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcript: Option<Vec<DocumentLine>>,
+}
+
+/// The email an event went out with: a CRM can link the two, and an update
+/// names the lead it belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentEmail {
+    /// Its `Message-ID`, without angle brackets.
+    pub message_id: String,
+    /// Its subject.
+    pub subject: String,
 }
 
 // Customer data: Debug shows only the thread.
@@ -128,7 +140,12 @@ pub struct DocumentLine {
 
 /// The document of the lead (`update` 0) or of its `update`-th update,
 /// with the transcript when `with_transcript`.
-pub fn document(input: &LeadEmailInput<'_>, update: u32, with_transcript: bool) -> LeadDocument {
+pub fn document(
+    input: &LeadEmailInput<'_>,
+    update: u32,
+    sent: DocumentEmail,
+    with_transcript: bool,
+) -> LeadDocument {
     let email = LeadEmail::from_input(input);
     let fact = |label: &str| given(&email.glance, label);
     let summary = input.summary;
@@ -179,6 +196,7 @@ pub fn document(input: &LeadEmailInput<'_>, update: u32, with_transcript: bool) 
                 attached: f.inline.is_some(),
             })
             .collect(),
+        email: sent,
         transcript: with_transcript.then(|| {
             email
                 .transcript

@@ -21,8 +21,8 @@ mod model;
 mod plain;
 
 pub use document::{
-    DOCUMENT_VERSION, DocumentContact, DocumentDrafts, DocumentFile, DocumentLine, DocumentSummary,
-    LeadDocument, document,
+    DOCUMENT_VERSION, DocumentContact, DocumentDrafts, DocumentEmail, DocumentFile, DocumentLine,
+    DocumentSummary, LeadDocument, document,
 };
 pub use input::{
     Diagnostics, EmailCopy, LeadEmailInput, NewContact, PossibleDuplicate, Resend, UpdateEmailInput,
