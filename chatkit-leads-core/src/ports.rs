@@ -514,6 +514,42 @@ pub struct SinkEvent<'a> {
     pub document: &'a str,
 }
 
+impl SinkEvent<'_> {
+    /// The event as a webhook's body: `{"type", "timestamp", "data"}` (the
+    /// envelope Standard Webhooks recommends), `timestamp` the time the
+    /// email went out in RFC 3339, `data` the lead document. The JSON
+    /// Schema of it is `schemas/lead-event.v1.json` in the repository.
+    ///
+    /// ```
+    /// use chatkit_leads_core::{SinkEvent, delivery::EventKind};
+    /// let event = SinkEvent {
+    ///     id: "msg_1",
+    ///     kind: EventKind::Created,
+    ///     timestamp: 1_800_000_000,
+    ///     document: r#"{"version":1}"#,
+    /// };
+    /// let body: serde_json::Value = serde_json::from_str(&event.payload()).unwrap();
+    /// assert_eq!(body["type"], "lead.created");
+    /// assert_eq!(body["timestamp"], "2027-01-15T08:00:00Z");
+    /// assert_eq!(body["data"]["version"], 1);
+    /// ```
+    pub fn payload(&self) -> String {
+        let at = chrono::DateTime::from_timestamp(self.timestamp, 0)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        // The document is JSON this crate wrote: it goes in as it is.
+        let mut body = String::with_capacity(self.document.len() + 64);
+        body.push_str(r#"{"type":""#);
+        body.push_str(self.kind.name());
+        body.push_str(r#"","timestamp":""#);
+        body.push_str(&at);
+        body.push_str(r#"","data":"#);
+        body.push_str(self.document);
+        body.push('}');
+        body
+    }
+}
+
 // The document holds customer details.
 impl std::fmt::Debug for SinkEvent<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -10,8 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-/// Why an address is refused, for the lead email's note.
-pub(crate) fn refusal(ip: IpAddr, allowed: &[IpNet]) -> Option<&'static str> {
+/// Why an address is refused (for the lead email's note, or a sink's
+/// error), or `None` when it is public or inside `allowed`.
+pub fn refusal(ip: IpAddr, allowed: &[IpNet]) -> Option<&'static str> {
     if allowed.iter().any(|net| net.contains(&ip)) {
         return None;
     }

@@ -2,7 +2,6 @@
 //! that keep a customer-supplied link from reaching anything but a file
 //! host.
 
-use std::error::Error as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -185,12 +184,8 @@ fn refused(why: &str) -> PhotoError {
 /// the chain, else a short reason — never the URL (a signed link's query is
 /// a credential).
 fn classify(err: reqwest::Error) -> PhotoError {
-    let mut source = err.source();
-    while let Some(cause) = source {
-        if let Some(refusal) = cause.downcast_ref::<Refusal>() {
-            return PhotoError::Refused(refusal.0.clone());
-        }
-        source = cause.source();
+    if let Some(refusal) = Refusal::in_chain(&err) {
+        return PhotoError::Refused(refusal.to_owned());
     }
     let what = if err.is_timeout() {
         "timed out"

@@ -27,4 +27,6 @@ mod fetcher;
 mod resolver;
 mod settings;
 
+pub use address::refusal as address_refusal;
 pub use fetcher::{FetchPolicy, HttpPhotoFetcher};
+pub use resolver::{GuardedResolver, Refusal};

@@ -13,9 +13,24 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use crate::address;
 
-/// A policy refusal inside the HTTP client (found again in its error chain).
+/// A policy refusal inside the HTTP client (found again in its error
+/// chain with [`Refusal::in_chain`]).
 #[derive(Debug)]
-pub(crate) struct Refusal(pub(crate) String);
+pub struct Refusal(pub(crate) String);
+
+impl Refusal {
+    /// The refusal behind a client error, if the guard refused.
+    pub fn in_chain<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a str> {
+        let mut source = Some(err);
+        while let Some(cause) = source {
+            if let Some(refusal) = cause.downcast_ref::<Refusal>() {
+                return Some(&refusal.0);
+            }
+            source = cause.source();
+        }
+        None
+    }
+}
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -26,14 +41,26 @@ impl fmt::Display for Refusal {
 impl Error for Refusal {}
 
 /// Resolves with the system resolver (or a pinned address), then refuses
-/// the name unless every address is allowed.
+/// the name unless every address is allowed. Give it to
+/// `reqwest::ClientBuilder::dns_resolver` with `no_proxy()`, and check
+/// address literals in URLs with [`crate::address_refusal`]: the resolver
+/// never sees them.
 #[derive(Clone)]
-pub(crate) struct GuardedResolver {
+pub struct GuardedResolver {
     pub(crate) allowed: Arc<[IpNet]>,
     pub(crate) pinned: Arc<[(String, IpAddr)]>,
 }
 
 impl GuardedResolver {
+    /// A resolver that refuses loopback, private, link-local, multicast and
+    /// reserved addresses outside `allowed`.
+    pub fn new(allowed: Vec<IpNet>) -> Self {
+        Self {
+            allowed: allowed.into(),
+            pinned: Arc::new([]),
+        }
+    }
+
     /// The addresses of `host` if all of them may be reached.
     pub(crate) async fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, Refusal> {
         let pinned = self
