@@ -122,8 +122,12 @@ impl SinkSettings {
     /// Invalid TOML or an unknown key in a `[[webhooks]]` table (the error
     /// names the key).
     pub fn with_file(mut self, text: &str) -> Result<Self, SinkSettingsError> {
-        let file: FileSinks = toml::from_str(text)
-            .map_err(|e| SinkSettingsError::new("[[webhooks]]", &format!("in the settings file: {}", e.message())))?;
+        let file: FileSinks = toml::from_str(text).map_err(|e| {
+            SinkSettingsError::new(
+                "[[webhooks]]",
+                &format!("in the settings file: {}", e.message()),
+            )
+        })?;
         self.webhooks.extend(file.webhooks);
         Ok(self)
     }
@@ -137,7 +141,10 @@ impl SinkSettings {
         let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
         for endpoint in &self.webhooks {
             let setting = format!("webhook {:?}", endpoint.name);
-            if sinks.iter().any(|s| s.id() == format!("webhook:{}", endpoint.name)) {
+            if sinks
+                .iter()
+                .any(|s| s.id() == format!("webhook:{}", endpoint.name))
+            {
                 return Err(SinkSettingsError::new(&setting, "is named twice"));
             }
             let secret = match (&endpoint.secret, &endpoint.secret_env) {
@@ -158,7 +165,12 @@ impl SinkSettings {
                 self.policy,
             )?));
         }
-        if let Some(url) = self.slack_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        if let Some(url) = self
+            .slack_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
             sinks.push(Arc::new(SlackSink::new(url, self.policy)?));
         }
         Ok(sinks)
@@ -195,9 +207,14 @@ mod tests {
     #[test]
     fn mistakes_name_the_setting_but_not_the_secret() {
         let half = SinkSettings::default().with_env_webhook(Some("https://x.example"), None);
-        assert!(half.expect_err("no secret").to_string().contains("LEADS_WEBHOOK_SECRET"));
-        let unknown = SinkSettings::default()
-            .with_file("[[webhooks]]\nname = \"a\"\nurl = \"https://a.example\"\nsecrett = \"x\"\n");
+        assert!(
+            half.expect_err("no secret")
+                .to_string()
+                .contains("LEADS_WEBHOOK_SECRET")
+        );
+        let unknown = SinkSettings::default().with_file(
+            "[[webhooks]]\nname = \"a\"\nurl = \"https://a.example\"\nsecrett = \"x\"\n",
+        );
         assert!(unknown.expect_err("typo").to_string().contains("secrett"));
         let twice = SinkSettings::default()
             .with_env_webhook(Some("https://a.example"), Some(SECRET))

@@ -104,7 +104,11 @@ pub fn message(lead: &LeadDocument) -> Value {
     }
     blocks.push(section(&list("*Call script*", &lead.call_script, true)));
     if !lead.summary.next_steps.is_empty() {
-        blocks.push(section(&list("*Next steps*", &lead.summary.next_steps, false)));
+        blocks.push(section(&list(
+            "*Next steps*",
+            &lead.summary.next_steps,
+            false,
+        )));
     }
     if let Some(links) = reach_links(lead) {
         blocks.push(section(&links));
@@ -140,7 +144,11 @@ fn section(text: &str) -> Value {
 fn list(title: &str, items: &[String], numbered: bool) -> String {
     let mut text = format!("{title}\n");
     for (i, item) in items.iter().enumerate() {
-        let mark = if numbered { format!("{}. ", i + 1) } else { "• ".to_owned() };
+        let mark = if numbered {
+            format!("{}. ", i + 1)
+        } else {
+            "• ".to_owned()
+        };
         let left = SECTION_CHARS.saturating_sub(text.chars().count() + mark.len() + 1);
         if left < 2 {
             break;

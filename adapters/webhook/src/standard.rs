@@ -63,7 +63,10 @@ impl WebhookSink {
             ));
         }
         let Some(encoded) = secret.trim().strip_prefix("whsec_") else {
-            return Err(SinkSettingsError::new(&setting, "needs a secret starting whsec_"));
+            return Err(SinkSettingsError::new(
+                &setting,
+                "needs a secret starting whsec_",
+            ));
         };
         let signer = Webhook::new(encoded)
             .map_err(|_| SinkSettingsError::new(&setting, "has a secret that is not base64"))?;

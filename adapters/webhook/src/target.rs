@@ -61,7 +61,11 @@ impl Target {
         match url.scheme() {
             "https" => {}
             "http" if policy.allow_private => {}
-            "http" => return Err(invalid("must be https (http needs LEADS_WEBHOOK_ALLOW_PRIVATE=1)")),
+            "http" => {
+                return Err(invalid(
+                    "must be https (http needs LEADS_WEBHOOK_ALLOW_PRIVATE=1)",
+                ));
+            }
             _ => return Err(invalid("must be an https URL")),
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -158,10 +162,17 @@ mod tests {
             "http://hooks.example.com/",
         ] {
             let err = target(url, false).expect_err(url);
-            assert!(err.to_string().contains("LEADS_WEBHOOK_ALLOW_PRIVATE"), "{err}");
+            assert!(
+                err.to_string().contains("LEADS_WEBHOOK_ALLOW_PRIVATE"),
+                "{err}"
+            );
             target(url, true).unwrap_or_else(|e| panic!("{url}: {e}"));
         }
-        for url in ["ftp://example.com/", "not a url", "https://user:pw@example.com/"] {
+        for url in [
+            "ftp://example.com/",
+            "not a url",
+            "https://user:pw@example.com/",
+        ] {
             assert!(target(url, true).is_err(), "{url}");
         }
         target("https://hooks.example.com/x", false).expect("public https");

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -70,29 +71,10 @@ impl SmtpSink {
             "aiosmtpd is missing: python3 -m pip install aiosmtpd==1.4.6"
         );
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
-        let script = repo_root().join("scripts/smtp_server.py");
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .args(["--port", "0", "--maildir"])
-            .arg(dir.path())
-            .args(options)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
-        let stdout = child
-            .stdout
-            .take()
-            .unwrap_or_else(|| panic!("smtp server stdout"));
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .unwrap_or_else(|e| panic!("smtp server output: {e}"));
-        let port = line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected smtp server line: {line:?}"));
+        let mut args: Vec<&OsStr> = vec!["--port".as_ref(), "0".as_ref(), "--maildir".as_ref()];
+        args.push(dir.path().as_os_str());
+        args.extend(options.iter().map(OsStr::new));
+        let (child, port) = spawn_listening("scripts/smtp_server.py", &args);
         Self { child, port, dir }
     }
 
@@ -135,6 +117,153 @@ fn stored(eml: &Path) -> StoredMail {
 }
 
 impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the repository's Python `script` with `args` and waits for its
+/// `listening on PORT` line: the child and the port.
+fn spawn_listening(script: &str, args: &[&OsStr]) -> (Child, u16) {
+    let script = repo_root().join(script);
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+    let stdout = child
+        .stdout
+        .take()
+        .unwrap_or_else(|| panic!("{} stdout", script.display()));
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("{} output: {e}", script.display()));
+    let port = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected line from {}: {line:?}", script.display()));
+    (child, port)
+}
+
+/// A webhook receiver (`scripts/webhook_receiver.py`) that verifies
+/// Standard Webhooks signatures with PyPI's `standardwebhooks`, validates
+/// bodies against the lead event's JSON Schema with PyPI's `jsonschema`,
+/// records every request and answers with the statuses a test asks for.
+pub struct WebhookReceiver {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct ReceivedHook {
+    /// Request headers, lower-case names.
+    pub headers: BTreeMap<String, String>,
+    /// The body as text.
+    pub body: String,
+    /// What the receiver answered.
+    pub status: u16,
+    /// The signature check (`None` without a secret).
+    pub verified: Option<bool>,
+    /// JSON Schema violations (`None` without a schema).
+    pub schema_errors: Option<Vec<String>>,
+}
+
+impl ReceivedHook {
+    /// The `webhook-id` header.
+    pub fn id(&self) -> &str {
+        self.headers.get("webhook-id").map_or("", String::as_str)
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("body is not JSON: {e}"))
+    }
+}
+
+impl WebhookReceiver {
+    /// Starts a receiver on `port` (0: any free one) with more of the
+    /// script's options (`--secret`, `--schema`, `--answers`, `--then`);
+    /// panics with the install hint when the Python packages are missing.
+    pub fn start(port: u16, options: &[&str]) -> Self {
+        let installed = Command::new("python3")
+            .args(["-c", "import standardwebhooks, jsonschema"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            installed,
+            "python3 -m pip install standardwebhooks==1.1.0 jsonschema==4.26.0"
+        );
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let port_text = port.to_string();
+        let mut args: Vec<&OsStr> = vec!["--port".as_ref(), port_text.as_ref(), "--dir".as_ref()];
+        args.push(dir.path().as_os_str());
+        args.extend(options.iter().map(OsStr::new));
+        let (child, port) = spawn_listening("scripts/webhook_receiver.py", &args);
+        Self { child, port, dir }
+    }
+
+    /// The schema file the receiver validates signed events against.
+    pub fn schema() -> String {
+        repo_root()
+            .join("schemas/lead-event.v1.json")
+            .display()
+            .to_string()
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    /// Every request so far, oldest first.
+    pub fn received(&self) -> Vec<ReceivedHook> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        names.retain(|p| p.extension().is_some_and(|e| e == "json"));
+        names.sort();
+        names
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let v: serde_json::Value = serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                ReceivedHook {
+                    headers: serde_json::from_value(v["headers"].clone()).unwrap_or_default(),
+                    body: v["body"].as_str().unwrap_or_default().to_owned(),
+                    status: v["status"]
+                        .as_u64()
+                        .and_then(|s| u16::try_from(s).ok())
+                        .unwrap_or(0),
+                    verified: v["verified"].as_bool(),
+                    schema_errors: serde_json::from_value(v["schema_errors"].clone()).ok(),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits up to `timeout` for at least `n` requests; returns them all.
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<ReceivedHook> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.received();
+            if got.len() >= n || Instant::now() >= deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for WebhookReceiver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
