@@ -168,6 +168,11 @@ where
         self
     }
 
+    /// Whether any sink gets the leads ([`LeadWorkflow::with_sinks`]).
+    pub fn has_sinks(&self) -> bool {
+        !self.sinks.is_empty()
+    }
+
     /// The sinks, in the order given.
     pub(crate) fn sinks(&self) -> &[Arc<dyn Sink>] {
         &self.sinks

@@ -15,12 +15,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chatkit_leads_core::session::{MintError, SessionSettings};
 use chatkit_leads_core::{
-    ChatKitClient, Clock, ErrorResponse, LeadError, LeadRequest, LeadStore, LeadWorkflow, Mailer,
-    SessionRequest, Summarizer, ThreadId,
+    ChatKitClient, Clock, ErrorResponse, LeadError, LeadOutcome, LeadRequest, LeadStore,
+    LeadWorkflow, Mailer, SessionRequest, Summarizer, ThreadId,
 };
 use serde::Serialize;
-use tracing::{Span, warn};
+use tracing::{Instrument, Span, warn};
 
+use crate::deliveries::Deliveries;
 use crate::error_body::error;
 use crate::identity::UserIdentity;
 use crate::rate_limit::{Endpoint, Limiter};
@@ -43,6 +44,8 @@ pub(crate) struct Shared<C, S, M, Z, K> {
     /// Taken after the rate checks, so a client over its rate never takes
     /// one.
     pub slots: Semaphore,
+    /// When the sinks get a lead `/lead` sent.
+    pub deliveries: Deliveries,
 }
 
 impl<C, S, M, Z, K> AppState<C, S, M, Z, K> {
@@ -169,7 +172,15 @@ where
         return overloaded();
     };
     match state.workflow.process(&request).await {
-        Ok(outcome) => Json(outcome.to_response()).into_response(),
+        Ok(outcome) => {
+            if matches!(
+                outcome,
+                LeadOutcome::Sent { .. } | LeadOutcome::UpdateSent { .. }
+            ) {
+                deliver(&state, request.thread_id).await;
+            }
+            Json(outcome.to_response()).into_response()
+        }
         Err(err) => {
             // Without a record, this chat now depends on the sweeper, which
             // must know its user.
@@ -178,6 +189,34 @@ where
             }
             lead_error(&err)
         }
+    }
+}
+
+/// Delivers `thread`'s events to the workflow's sinks, after the answer or
+/// before it ([`Deliveries`]). Triggers that joined one run each get its
+/// outcome; the claims in the record let one of them deliver.
+async fn deliver<C, S, M, Z, K>(state: &AppState<C, S, M, Z, K>, thread: ThreadId)
+where
+    C: ChatKitClient + 'static,
+    S: LeadStore + 'static,
+    M: Mailer + 'static,
+    Z: Summarizer + 'static,
+    K: Clock + 'static,
+{
+    if !state.workflow.has_sinks() {
+        return;
+    }
+    let workflow = Arc::clone(&state.workflow);
+    let run = async move {
+        if let Err(err) = workflow.deliver_due(&thread).await {
+            warn!(error = %err, "deliveries failed; the sweep retries them");
+        }
+    };
+    match state.deliveries {
+        Deliveries::AfterAnswer => {
+            tokio::spawn(run.instrument(Span::current()));
+        }
+        Deliveries::BeforeAnswer => run.await,
     }
 }
 

@@ -75,6 +75,7 @@
 #![forbid(unsafe_code)]
 
 mod client_address;
+mod deliveries;
 mod error_body;
 mod handlers;
 mod identity;
@@ -101,6 +102,7 @@ use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
 use tracing::{Level, Span, info_span};
 
 pub use crate::client_address::{ClientAddress, InvalidProxy};
+pub use crate::deliveries::Deliveries;
 use crate::handlers::{AppState, Shared};
 pub use crate::identity::{
     CookieKey, DEFAULT_COOKIE_MAX_AGE, DEFAULT_COOKIE_NAME, IdentityError, KeyError, SameSite,
@@ -156,6 +158,7 @@ pub struct LeadsRouter<C, S, M, Z, K> {
     client_address: ClientAddress,
     identity: UserIdentity,
     browser_script: bool,
+    deliveries: Deliveries,
 }
 
 impl<C, S, M, Z, K> LeadsRouter<C, S, M, Z, K>
@@ -179,7 +182,15 @@ where
             client_address: ClientAddress::default(),
             identity: UserIdentity::default(),
             browser_script: true,
+            deliveries: Deliveries::default(),
         }
+    }
+
+    /// When the sinks get a lead sent by `/lead` (default: after the
+    /// answer). Without sinks on the workflow this changes nothing.
+    pub fn deliveries(mut self, when: Deliveries) -> Self {
+        self.deliveries = when;
+        self
     }
 
     /// Enables `POST /session`: sessions of `settings`' workflow, minted
@@ -271,6 +282,7 @@ where
             identity: self.identity,
             limiter: Arc::clone(&limiter),
             slots: Semaphore::new(self.max_in_flight),
+            deliveries: self.deliveries,
         });
         let work = Router::new()
             .route(

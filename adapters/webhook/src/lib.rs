@@ -15,19 +15,12 @@
 //! after [`TargetPolicy::timeout`] and never reads a receiver's body.
 //!
 //! ```no_run
-//! use chatkit_leads_webhook::{SinkSettings, TargetPolicy};
+//! use chatkit_leads_webhook::SinkSettings;
 //!
 //! # fn demo() -> Result<(), chatkit_leads_webhook::SinkSettingsError> {
-//! let sinks = SinkSettings {
-//!     slack_url: std::env::var("LEADS_SLACK_WEBHOOK_URL").ok(),
-//!     policy: TargetPolicy::default(),
-//!     ..SinkSettings::default()
-//! }
-//! .with_env_webhook(
-//!     std::env::var("LEADS_WEBHOOK_URL").ok().as_deref(),
-//!     std::env::var("LEADS_WEBHOOK_SECRET").ok().as_deref(),
-//! )?
-//! .sinks()?;
+//! // LEADS_WEBHOOK_URL, LEADS_WEBHOOK_SECRET, LEADS_SLACK_WEBHOOK_URL, …
+//! let settings = SinkSettings::from_lookup(|name| std::env::var(name).ok())?;
+//! let sinks = settings.sinks()?;
 //! // let workflow = workflow.with_sinks(sinks);
 //! # let _ = sinks;
 //! # Ok(())
@@ -40,7 +33,7 @@ pub mod slack;
 mod standard;
 mod target;
 
-pub use settings::{SinkSettings, SinkSettingsError, WebhookEndpoint};
+pub use settings::{SINK_VARIABLES, SinkSettings, SinkSettingsError, WebhookEndpoint};
 pub use slack::SlackSink;
 pub use standard::WebhookSink;
 pub use target::TargetPolicy;

@@ -58,7 +58,7 @@ impl std::fmt::Debug for WebhookEndpoint {
 }
 
 /// Every sink setting.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct SinkSettings {
     /// Webhooks: `LEADS_WEBHOOK_URL` + `LEADS_WEBHOOK_SECRET` (named
     /// `default`) and the settings file's `[[webhooks]]`.
@@ -68,7 +68,32 @@ pub struct SinkSettings {
     /// How receivers may be reached (`LEADS_WEBHOOK_ALLOW_PRIVATE`,
     /// `LEADS_WEBHOOK_TIMEOUT_SECONDS`).
     pub policy: TargetPolicy,
+    /// Put the chat's transcript into the events too
+    /// (`LEADS_SINK_TRANSCRIPT`; default off).
+    pub transcript: bool,
 }
+
+// URLs and secrets are credentials: only names and counts.
+impl std::fmt::Debug for SinkSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SinkSettings")
+            .field("webhooks", &self.webhooks)
+            .field("slack", &self.slack_url.is_some())
+            .field("policy", &self.policy)
+            .field("transcript", &self.transcript)
+            .finish()
+    }
+}
+
+/// The environment variables [`SinkSettings::from_lookup`] reads.
+pub const SINK_VARIABLES: [&str; 6] = [
+    "LEADS_WEBHOOK_URL",
+    "LEADS_WEBHOOK_SECRET",
+    "LEADS_WEBHOOK_ALLOW_PRIVATE",
+    "LEADS_WEBHOOK_TIMEOUT_SECONDS",
+    "LEADS_SLACK_WEBHOOK_URL",
+    "LEADS_SINK_TRANSCRIPT",
+];
 
 /// The part of the settings file this crate reads; other keys belong to
 /// others.
@@ -79,6 +104,52 @@ struct FileSinks {
 }
 
 impl SinkSettings {
+    /// The sink settings of an environment (`get` looks a variable up;
+    /// empty counts as unset), the same names for the server and the
+    /// Lambda: `LEADS_WEBHOOK_URL` + `LEADS_WEBHOOK_SECRET`,
+    /// `LEADS_SLACK_WEBHOOK_URL`, `LEADS_WEBHOOK_ALLOW_PRIVATE` (`1`/`true`),
+    /// `LEADS_WEBHOOK_TIMEOUT_SECONDS` (10) and `LEADS_SINK_TRANSCRIPT`.
+    ///
+    /// # Errors
+    /// A half-set webhook, or a flag or number that does not parse.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SinkSettingsError> {
+        let get = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let flag = |name: &str| match get(name).as_deref() {
+            None | Some("0" | "false") => Ok(false),
+            Some("1" | "true") => Ok(true),
+            Some(_) => Err(SinkSettingsError::new(name, "must be 1, 0, true or false")),
+        };
+        let timeout = match get("LEADS_WEBHOOK_TIMEOUT_SECONDS") {
+            None => TargetPolicy::default().timeout,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(secs @ 1..=60) => std::time::Duration::from_secs(secs),
+                _ => {
+                    return Err(SinkSettingsError::new(
+                        "LEADS_WEBHOOK_TIMEOUT_SECONDS",
+                        "must be a whole number of seconds from 1 to 60",
+                    ));
+                }
+            },
+        };
+        Self {
+            webhooks: Vec::new(),
+            slack_url: get("LEADS_SLACK_WEBHOOK_URL"),
+            policy: TargetPolicy {
+                allow_private: flag("LEADS_WEBHOOK_ALLOW_PRIVATE")?,
+                timeout,
+            },
+            transcript: flag("LEADS_SINK_TRANSCRIPT")?,
+        }
+        .with_env_webhook(
+            get("LEADS_WEBHOOK_URL").as_deref(),
+            get("LEADS_WEBHOOK_SECRET").as_deref(),
+        )
+    }
+
     /// The environment's webhook (`LEADS_WEBHOOK_URL` with
     /// `LEADS_WEBHOOK_SECRET`, named `default`), when its URL is set.
     ///
@@ -202,6 +273,51 @@ mod tests {
             .map(|s| s.id().to_owned())
             .collect();
         assert_eq!(ids, ["webhook:default", "webhook:zapier", "slack"]);
+    }
+
+    #[test]
+    fn the_environment_is_read_by_name_and_never_shown() {
+        let env = [
+            ("LEADS_WEBHOOK_URL", "http://127.0.0.1:9/in"),
+            ("LEADS_WEBHOOK_SECRET", SECRET),
+            ("LEADS_WEBHOOK_ALLOW_PRIVATE", "1"),
+            (
+                "LEADS_SLACK_WEBHOOK_URL",
+                "https://hooks.slack.com/services/T/B/slacksecret",
+            ),
+            ("LEADS_WEBHOOK_TIMEOUT_SECONDS", "3"),
+        ];
+        let get = |name: &str| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let settings = SinkSettings::from_lookup(get).expect("valid");
+        assert!(settings.policy.allow_private);
+        assert_eq!(settings.policy.timeout, std::time::Duration::from_secs(3));
+        assert!(!settings.transcript);
+        assert_eq!(settings.sinks().expect("sinks").len(), 2);
+        let shown = format!("{settings:?}");
+        assert!(
+            !shown.contains("slacksecret") && !shown.contains("MfKQ9"),
+            "{shown}"
+        );
+        let bad = SinkSettings::from_lookup(|name| {
+            (name == "LEADS_WEBHOOK_ALLOW_PRIVATE").then(|| "yes".to_owned())
+        });
+        assert!(
+            bad.expect_err("not a flag")
+                .to_string()
+                .contains("LEADS_WEBHOOK_ALLOW_PRIVATE")
+        );
+        assert_eq!(
+            SinkSettings::from_lookup(|_| None)
+                .expect("none")
+                .sinks()
+                .expect("ok")
+                .len(),
+            0
+        );
     }
 
     #[test]

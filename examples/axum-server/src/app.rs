@@ -13,6 +13,7 @@ use chatkit_leads_core::{
     NoSummarizer, Ports, ShopProfile, Summarizer, SystemClock, UpdatePolicy,
 };
 use chatkit_leads_openai::{ApiKey, OpenAiClient, OpenAiConfig};
+use chatkit_leads_webhook::SinkSettings;
 use tracing::{info, warn};
 
 use crate::settings::{Mode, Settings};
@@ -92,6 +93,15 @@ impl App {
         if let (Mode::Live { .. }, Some(fetcher)) = (&mode, settings.photo_fetcher()?) {
             workflow = workflow.with_photos(Arc::new(fetcher));
         }
+        let sinks = sink_settings(settings.leads_shop_config.as_deref())?;
+        let built = sinks.sinks()?;
+        if !built.is_empty() {
+            let ids: Vec<&str> = built.iter().map(|sink| sink.id()).collect();
+            info!(sinks = ?ids, "leads are delivered to these sinks too");
+        }
+        workflow = workflow
+            .with_sinks(built)
+            .with_transcript_for_sinks(sinks.transcript);
         Ok(Self {
             workflow: Arc::new(workflow),
             mode,
@@ -131,6 +141,20 @@ impl App {
             }
         })
     }
+}
+
+/// The sinks of the environment (`LEADS_WEBHOOK_…`, `LEADS_SLACK_…`) and
+/// of the settings file's `[[webhooks]]` tables.
+pub fn sink_settings(file: Option<&std::path::Path>) -> anyhow::Result<SinkSettings> {
+    let sinks = SinkSettings::from_lookup(|name| std::env::var(name).ok())?;
+    Ok(match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("LEADS_SHOP_CONFIG: cannot read it: {}", e.kind()))?;
+            sinks.with_file(&text)?
+        }
+        None => sinks,
+    })
 }
 
 fn envelope(settings: &Settings, mode: &Mode, shop_name: &str) -> anyhow::Result<Envelope> {

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use chatkit_leads_core::delivery::DeliveryState;
 use chatkit_leads_core::inspect::{Explanation, Resend, Verdict};
 use chatkit_leads_core::sweep::SweepReport;
 use chatkit_leads_core::{
@@ -44,13 +45,18 @@ pub enum Command {
         with_summary: bool,
     },
     /// Send a thread's lead now. A lead already sent goes out again only
-    /// with --force, marked `[Resend]`.
+    /// with --force, marked `[Resend]`. With --sink, deliver the lead's
+    /// failed or disabled events to that sink again instead (same event
+    /// ids), e.g. after fixing the receiver.
     Resend {
         /// The ChatKit thread id (`cthr_…`).
         thread: String,
         /// Send again although the lead was sent.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "sink")]
         force: bool,
+        /// A sink id as `inspect` shows it (`webhook:default`, `slack`).
+        #[arg(long, value_name = "SINK")]
+        sink: Option<String>,
     },
     /// Run one sweep now: recover chats no trigger reached.
     Sweep {
@@ -102,9 +108,14 @@ pub async fn run(command: Command, app: &App, settings: &Settings, json: bool) -
             Ok(thread) => preview(app, &thread, file.as_deref(), with_summary, &out).await,
             Err(exit) => exit,
         },
-        Command::Resend { thread, force } => match parse(&thread, &out) {
-            Ok(thread) => resend(app, &thread, force, &out).await,
-            Err(exit) => exit,
+        Command::Resend {
+            thread,
+            force,
+            sink,
+        } => match (parse(&thread, &out), sink) {
+            (Ok(thread), Some(sink)) => redeliver(app, &thread, &sink, &out).await,
+            (Ok(thread), None) => resend(app, &thread, force, &out).await,
+            (Err(exit), _) => exit,
         },
         Command::Sweep { dry_run } => sweep(app, settings, dry_run, &out).await,
         Command::Check => check(app, settings, &out).await,
@@ -219,6 +230,16 @@ fn record_json(record: &LeadRecord) -> Value {
         if let Some(told) = fields.get_mut("told").and_then(Value::as_object_mut) {
             told.remove("subject");
         }
+        // The events carry the lead document: show what they are, not it.
+        if let Some(events) = fields
+            .get_mut("outbox")
+            .and_then(|o| o.get_mut("events"))
+            .and_then(Value::as_array_mut)
+        {
+            for event in events.iter_mut().filter_map(Value::as_object_mut) {
+                event.remove("document");
+            }
+        }
     }
     value
 }
@@ -278,6 +299,22 @@ fn record_text(record: &LeadRecord) -> String {
         text.push_str(
             "summary  kept: a retry of the same transcript sends it without a model call\n",
         );
+    }
+    for delivery in &record.outbox.deliveries {
+        let event = usize::try_from(delivery.event)
+            .ok()
+            .and_then(|i| record.outbox.events.get(i))
+            .map_or("event", |e| e.kind.name());
+        text.push_str(&format!(
+            "sink     {} {event} {}: {} after {} attempt(s){}\n",
+            delivery.sink,
+            delivery.id,
+            delivery_state(&delivery.state),
+            delivery.attempts,
+            delivery
+                .last_status
+                .map_or(String::new(), |s| format!(", last answer HTTP {s}")),
+        ));
     }
     match record.due_at {
         Some(due) => text.push_str(&format!("sweep    looks again {}\n", time(due))),
@@ -346,6 +383,56 @@ async fn resend(app: &App, thread: &ThreadId, force: bool, out: &Output) -> Exit
         (other, _) => format!("not sent: {}\n", Verdict::Answer(other.clone())),
     });
     if sent { Exit::Done } else { Exit::NotSent }
+}
+
+async fn redeliver(app: &App, thread: &ThreadId, sink: &str, out: &Output) -> Exit {
+    let report = match app.workflow.redeliver(thread, sink).await {
+        Ok(report) => report,
+        Err(err) => return out.lead_error(&LeadError::Store(err)),
+    };
+    let attempts: Vec<Value> = report
+        .iter()
+        .flat_map(|r| &r.attempts)
+        .map(|(sink, id, state)| json!({"sink": sink, "event_id": id, "state": state}))
+        .collect();
+    let value = json!({
+        "thread_id": thread.as_str(),
+        "sink": sink,
+        "rearmed": report.is_some(),
+        "attempts": attempts,
+    });
+    out.answer(&value, || match &report {
+        None => format!("nothing to resend: no failed or disabled delivery to {sink}\n"),
+        Some(report) => report
+            .attempts
+            .iter()
+            .map(|(sink, id, state)| format!("{sink} {id}: {}\n", delivery_state(state)))
+            .collect(),
+    });
+    match report {
+        Some(report)
+            if report
+                .attempts
+                .iter()
+                .any(|(_, _, state)| matches!(state, DeliveryState::Delivered { .. })) =>
+        {
+            Exit::Done
+        }
+        _ => Exit::NotSent,
+    }
+}
+
+/// A delivery's state in words.
+fn delivery_state(state: &DeliveryState) -> String {
+    match state {
+        DeliveryState::Due { at } => format!("due {}", time(*at)),
+        DeliveryState::Sending { until } => format!("being sent (claim until {})", time(*until)),
+        DeliveryState::Delivered { at } => format!("delivered {}", time(*at)),
+        DeliveryState::Failed => "failed (resend --sink retries it)".to_owned(),
+        DeliveryState::Disabled => {
+            "disabled: the receiver answered 410 (resend --sink retries it)".to_owned()
+        }
+    }
 }
 
 async fn sweep(app: &App, settings: &Settings, dry_run: bool, out: &Output) -> Exit {

@@ -48,7 +48,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use aws_config::SdkConfig;
-use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
+use chatkit_leads_axum::{CookieKey, Deliveries, LeadsRouter, UserIdentity};
 use chatkit_leads_core::session::{SessionSettings, WorkflowId};
 use chatkit_leads_core::sweep::{SweepSettings, SweepSummary};
 use chatkit_leads_core::{
@@ -154,7 +154,16 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
         let fetcher = HttpPhotoFetcher::new(fetch.clone()).context("the photo fetcher")?;
         workflow = workflow.with_photos(Arc::new(fetcher));
     }
-    let workflow = Arc::new(workflow);
+    let mut sinks = settings.sinks.clone();
+    if let Some(path) = settings.leads_shop_config.as_deref() {
+        let text = std::fs::read_to_string(path).context("LEADS_SHOP_CONFIG")?;
+        sinks = sinks.with_file(&text)?;
+    }
+    let workflow = Arc::new(
+        workflow
+            .with_sinks(sinks.sinks()?)
+            .with_transcript_for_sinks(sinks.transcript),
+    );
 
     let identity = match (&settings.identity, secrets.cookie_key.as_deref()) {
         (Identity::SignedCookie { same_site, .. }, Some(key)) => {
@@ -169,6 +178,9 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
         .cors_origins(settings.allowed_origins.iter().map(String::as_str))
         .rate_limits(settings.rate_limits)
         .identity(identity)
+        // The runtime freezes the process after the answer: deliver first
+        // (the email is out already; what fails is the schedule's to retry).
+        .deliveries(Deliveries::BeforeAnswer)
         .build()
         .context("ALLOWED_ORIGINS / LEADS_COOKIE_KEY")?;
     Ok(Function {

@@ -12,6 +12,7 @@ use chatkit_leads_core::EmailAddress;
 use chatkit_leads_core::photos::PhotoPolicy;
 use chatkit_leads_core::sweep::SweepSettings;
 use chatkit_leads_photos::FetchPolicy;
+use chatkit_leads_webhook::SinkSettings;
 
 /// The seed's summary model.
 pub const DEFAULT_SUMMARY_MODEL: &str = "gpt-5.2-2025-12-11";
@@ -98,6 +99,11 @@ pub struct Settings {
     /// environment counts on its own; docs/deploy-lambda.md says what to
     /// put in front for a limit across them.
     pub rate_limits: RateLimits,
+    /// The webhooks and Slack (`LEADS_WEBHOOK_URL`, `LEADS_WEBHOOK_SECRET`,
+    /// `LEADS_SLACK_WEBHOOK_URL`, `LEADS_WEBHOOK_ALLOW_PRIVATE`,
+    /// `LEADS_WEBHOOK_TIMEOUT_SECONDS`, `LEADS_SINK_TRANSCRIPT`; more
+    /// webhooks in the shop file's `[[webhooks]]`), as on the server.
+    pub sinks: SinkSettings,
     /// What a scheduled invocation sweeps: `LEADS_SWEEP_QUIET_SECONDS`
     /// (600), `LEADS_SWEEP_HORIZON_HOURS` (168) and
     /// `LEADS_SWEEP_BUDGET_SECONDS` (10: with a 60 s function timeout and a
@@ -198,6 +204,9 @@ impl Settings {
         let photos = problems.photos(&get);
         let per_address = problems.per_minute(&get, "LEADS_RATE_PER_ADDRESS", 60);
         let per_user = problems.per_minute(&get, "LEADS_RATE_PER_USER", 20);
+        let sinks = SinkSettings::from_lookup(&get)
+            .map_err(|err| problems.invalid(&err.to_string()))
+            .ok();
 
         problems.finish()?;
         Ok(Self {
@@ -255,6 +264,7 @@ impl Settings {
                 per_user: NonZeroU32::new(present(per_user, "LEADS_RATE_PER_USER")?),
             },
             photos: photos.flatten(),
+            sinks: sinks.unwrap_or_default(),
             sweep: SweepSettings {
                 quiet: Duration::from_secs(present(sweep_quiet, "LEADS_SWEEP_QUIET_SECONDS")?),
                 horizon: Duration::from_secs(
