@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chatkit_leads_core::{LeadStatus, LeadStore, ThreadId};
 use chatkit_leads_openai_fake::{FakeConfig, FakeOpenAi, Fault};
 use chatkit_leads_postgres::PostgresStore;
-use chatkit_leads_test_support::{ServerProcess, SmtpSink, repo_root};
+use chatkit_leads_test_support::{ServerProcess, SmtpSink, WebhookReceiver, repo_root};
 use common::{Database, DynamoTable, binary, emails_by_thread};
 use serde_json::{Value, json};
 
@@ -255,6 +255,90 @@ async fn three_instances_sweeping_dynamodb_send_one_email_per_recovered_chat() {
         "DynamoDB",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_on_postgres_deliver_one_event_id_per_sink() {
+    three_instances_deliver_one_event_id_per_sink(Backend::postgres().await, "PostgreSQL").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_on_dynamodb_deliver_one_event_id_per_sink() {
+    three_instances_deliver_one_event_id_per_sink(Backend::dynamodb().await, "DynamoDB").await;
+}
+
+/// The burst of [`three_instances_send_exactly_one_email_per_thread`] with
+/// a signed webhook and Slack on every instance: one event per thread and
+/// sink, and should a delivery ever go out twice on the wire, it carries
+/// the same `webhook-id`.
+async fn three_instances_deliver_one_event_id_per_sink(backend: Backend, name: &str) {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let schema = WebhookReceiver::schema();
+    let hooks = WebhookReceiver::start(0, &["--secret", SECRET, "--schema", &schema]);
+    let room = WebhookReceiver::start(0, &["--then", "200"]);
+    let (hook_url, room_url) = (hooks.url(), room.url());
+    let sinks = [
+        ("LEADS_WEBHOOK_URL", hook_url.as_str()),
+        ("LEADS_WEBHOOK_SECRET", SECRET),
+        ("LEADS_WEBHOOK_ALLOW_PRIVATE", "1"),
+        ("LEADS_SLACK_WEBHOOK_URL", room_url.as_str()),
+        ("LEADS_SWEEP_INTERVAL_SECONDS", "1"),
+    ];
+    let cluster = Cluster::start_with(backend, 3, &sinks).await;
+    let started = Instant::now();
+    let answers = cluster.burst("idle").await;
+    assert!(
+        answers.iter().all(|a| matches!(a, Some((200, _)))),
+        "{answers:?}"
+    );
+    hooks.wait_for(THREADS, Duration::from_secs(30));
+    room.wait_for(THREADS, Duration::from_secs(30));
+    let delivered = started.elapsed();
+    // Every instance sweeps a few more times: nothing more may arrive.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let emails = cluster.emails();
+    assert!(
+        emails.values().all(|e| e == &[false]),
+        "one email per thread: {emails:?}"
+    );
+    let mut ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for hook in hooks.received() {
+        assert_eq!(hook.verified, Some(true), "{:?}", hook.headers);
+        assert_eq!(
+            hook.schema_errors.as_deref(),
+            Some(&[][..]),
+            "{}",
+            hook.body
+        );
+        let thread = hook.json()["data"]["thread_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        ids.entry(thread).or_default().push(hook.id().to_owned());
+    }
+    assert_eq!(ids.len(), THREADS, "an event for every thread: {ids:?}");
+    for (thread, got) in &ids {
+        let unique: std::collections::BTreeSet<&String> = got.iter().collect();
+        assert_eq!(
+            unique.len(),
+            1,
+            "{thread}: one webhook-id, however often sent: {got:?}"
+        );
+    }
+    let wire: usize = ids.values().map(Vec::len).sum();
+    assert_eq!(
+        room.received().len(),
+        THREADS,
+        "one Slack message per thread"
+    );
+    eprintln!(
+        "cross-instance sinks ({name}): 3 instances, {CALLS} triggers over {THREADS} threads: {THREADS} emails, {wire} webhook deliveries on the wire ({} ids), {} Slack messages, all delivered within {} ms",
+        ids.len(),
+        room.received().len(),
+        delivered.as_millis()
+    );
+    cluster.backend.cleanup().await;
 }
 
 /// Three instances sweep every second; one visitor had a session and
