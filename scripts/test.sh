@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (the README names it; .ci/run calls it).
 # Starts the local services the tests need — a real SMTP server's Python
-# package, a throwaway PostgreSQL cluster, moto for DynamoDB and SES v2,
-# Debian's Chromium and the browser package's npm dev dependencies — runs
+# package, the webhook receiver's verifiers, a throwaway PostgreSQL cluster,
+# moto for DynamoDB and SES v2, Debian's Chromium and the browser package's npm dev dependencies — runs
 # every test in the workspace and the browser tests, and stops the services
 # again, however the script ends.
 set -euo pipefail
@@ -45,6 +45,15 @@ wait_for_line() {
 # without it.
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check 'aiosmtpd==1.4.6'
+fi
+
+# --- Webhook receiver: verifiers we did not write ----------------------------
+# scripts/webhook_receiver.py (started by the sinks' tests) verifies Standard
+# Webhooks signatures with PyPI's `standardwebhooks` and validates bodies
+# against schemas/lead-event.v1.json with PyPI's `jsonschema`.
+if ! python3 -c 'import standardwebhooks, jsonschema' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check \
+        'standardwebhooks==1.1.0' 'jsonschema==4.26.0'
 fi
 
 # --- PostgreSQL: a throwaway cluster -------------------------------------------

@@ -201,7 +201,7 @@ where
                     Err(err) => warn!(error = %err, "sweep: deliveries failed; next sweep"),
                 }
             }
-            if !delivery::record_due(&record).is_some_and(|at| at <= now) {
+            if delivery::record_due(&record).is_none_or(|at| at > now) {
                 continue; // due for its deliveries alone
             }
             if past(now, record.created_at, settings.horizon) {
@@ -249,7 +249,7 @@ where
             if delivery::next_due(&record, now).is_some() {
                 report.deliveries += 1;
             }
-            if !delivery::record_due(&record).is_some_and(|at| at <= now) {
+            if delivery::record_due(&record).is_none_or(|at| at > now) {
                 continue;
             }
             if past(now, record.created_at, settings.horizon) {

@@ -28,12 +28,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod error;
 mod settings;
 pub mod slack;
 mod standard;
 mod target;
 
-pub use settings::{SINK_VARIABLES, SinkSettings, SinkSettingsError, WebhookEndpoint};
+pub use error::SinkSettingsError;
+pub use settings::{SinkSettings, WebhookEndpoint};
 pub use slack::SlackSink;
 pub use standard::WebhookSink;
 pub use target::TargetPolicy;

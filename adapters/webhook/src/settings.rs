@@ -6,29 +6,11 @@ use std::sync::Arc;
 
 use chatkit_leads_core::Sink;
 use serde::Deserialize;
-use thiserror::Error;
 
+use crate::error::SinkSettingsError;
 use crate::slack::SlackSink;
 use crate::standard::WebhookSink;
 use crate::target::TargetPolicy;
-
-/// A sink setting that cannot be used; names the setting, never its value
-/// (URLs and secrets are credentials).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{setting} {why}")]
-pub struct SinkSettingsError {
-    setting: String,
-    why: String,
-}
-
-impl SinkSettingsError {
-    pub(crate) fn new(setting: &str, why: &str) -> Self {
-        Self {
-            setting: setting.to_owned(),
-            why: why.to_owned(),
-        }
-    }
-}
 
 /// One signed webhook endpoint.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -84,16 +66,6 @@ impl std::fmt::Debug for SinkSettings {
             .finish()
     }
 }
-
-/// The environment variables [`SinkSettings::from_lookup`] reads.
-pub const SINK_VARIABLES: [&str; 6] = [
-    "LEADS_WEBHOOK_URL",
-    "LEADS_WEBHOOK_SECRET",
-    "LEADS_WEBHOOK_ALLOW_PRIVATE",
-    "LEADS_WEBHOOK_TIMEOUT_SECONDS",
-    "LEADS_SLACK_WEBHOOK_URL",
-    "LEADS_SINK_TRANSCRIPT",
-];
 
 /// The part of the settings file this crate reads; other keys belong to
 /// others.

@@ -14,7 +14,7 @@ use chatkit_leads_core::{Sink, SinkError, SinkEvent};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::settings::SinkSettingsError;
+use crate::error::SinkSettingsError;
 use crate::target::{Target, TargetPolicy};
 
 /// Slack's limits (Block Kit reference): header text, section text, a

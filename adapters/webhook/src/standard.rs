@@ -14,7 +14,7 @@ use chatkit_leads_core::{Sink, SinkError, SinkEvent};
 use reqwest::header::{HeaderMap, HeaderValue};
 use standardwebhooks::Webhook;
 
-use crate::settings::SinkSettingsError;
+use crate::error::SinkSettingsError;
 use crate::target::{Target, TargetPolicy};
 
 /// Shortest secret the specification allows, in bytes.

@@ -11,7 +11,7 @@ use chatkit_leads_photos::{GuardedResolver, Refusal, address_refusal};
 use reqwest::header::HeaderMap;
 use url::{Host, Url};
 
-use crate::settings::SinkSettingsError;
+use crate::error::SinkSettingsError;
 
 /// How a sink may reach its receiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

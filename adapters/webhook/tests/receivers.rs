@@ -173,13 +173,25 @@ async fn a_lead_reaches_the_webhook_signed_and_valid_and_slack_once() {
         .unwrap_or_default();
     assert!(header.starts_with("New lead: "), "{header}");
     assert!(
-        posted[0].headers.get("webhook-signature").is_none(),
+        !posted[0].headers.contains_key("webhook-signature"),
         "Slack is not signed"
     );
     assert!(matches!(
         s.state(TRUCK, "slack").await,
         DeliveryState::Delivered { .. }
     ));
+}
+
+#[tokio::test]
+async fn a_receiver_holding_another_secret_rejects_the_signature() {
+    // The verifier really checks: the same event fails under another key.
+    let hooks = WebhookReceiver::start(0, &["--secret", OTHER]);
+    let s = setup(vec![webhook(&hooks.url())]);
+    s.send(TRUCK).await;
+    s.deliver(TRUCK).await;
+    let got = hooks.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].verified, Some(false));
 }
 
 #[tokio::test]

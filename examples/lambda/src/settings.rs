@@ -204,7 +204,7 @@ impl Settings {
         let photos = problems.photos(&get);
         let per_address = problems.per_minute(&get, "LEADS_RATE_PER_ADDRESS", 60);
         let per_user = problems.per_minute(&get, "LEADS_RATE_PER_USER", 20);
-        let sinks = SinkSettings::from_lookup(&get)
+        let sinks = SinkSettings::from_lookup(get)
             .map_err(|err| problems.invalid(&err.to_string()))
             .ok();
 
