@@ -1,7 +1,10 @@
-//! The whole workflow on the in-memory ports: a first send, and the
-//! `already_sent` fast path that repeated triggers hit.
+//! The whole workflow on the in-memory ports: a first send (also with a
+//! webhook and Slack queued), and the `already_sent` fast path that
+//! repeated triggers hit.
 
-use chatkit_leads_benches::{LONG_THREAD, SHORT_THREAD, fixture_chatkit, trigger, workflow};
+use chatkit_leads_benches::{
+    LONG_THREAD, SHORT_THREAD, fixture_chatkit, trigger, workflow, workflow_with_sinks,
+};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 fn bench_workflow(c: &mut Criterion) {
@@ -20,6 +23,13 @@ fn bench_workflow(c: &mut Criterion) {
         });
     }
     let request = trigger(SHORT_THREAD);
+    c.bench_function(&format!("workflow first send, two sinks: {SHORT_THREAD}"), |b| {
+        b.iter_batched(
+            || workflow_with_sinks(&chatkit),
+            |wf| runtime.block_on(wf.process(&request)).expect("sent"),
+            BatchSize::SmallInput,
+        )
+    });
     let sent = workflow(&chatkit);
     runtime
         .block_on(sent.process(&request))

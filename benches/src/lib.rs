@@ -13,11 +13,12 @@ use chatkit_leads_core::chatkit::{Thread, ThreadItem};
 use chatkit_leads_core::email::{self, Diagnostics, EmailCopy, LeadEmailInput, OutgoingEmail};
 use chatkit_leads_core::photos::Photos;
 use chatkit_leads_core::testkit::{
-    ManualClock, MemoryStore, RecordingMailer, ScriptedChatKit, ScriptedSummarizer, SummaryScript,
+    ManualClock, MemoryStore, RecordingMailer, RecordingSink, ScriptedChatKit, ScriptedSummarizer,
+    SummaryScript,
 };
 use chatkit_leads_core::{
     Contact, EmailAddress, Envelope, LeadConfig, LeadRequest, LeadSummary, LeadWorkflow, Ports,
-    ShopProfile, ThreadId, Transcript, TriggerReason,
+    ShopProfile, Sink, ThreadId, Transcript, TriggerReason,
 };
 
 /// The repository's `tests/fixtures` directory.
@@ -157,6 +158,16 @@ pub fn workflow(chatkit: &Arc<ScriptedChatKit>) -> BenchWorkflow {
         clock: ManualClock::at_unix(1_767_400_000),
     };
     LeadWorkflow::new(ports, LeadConfig::new(shop.clone(), envelope(&shop))).expect("config")
+}
+
+/// [`workflow`] delivering to two recording sinks (a webhook and Slack):
+/// what queuing and delivering events costs, without the network.
+pub fn workflow_with_sinks(chatkit: &Arc<ScriptedChatKit>) -> BenchWorkflow {
+    let sinks: Vec<Arc<dyn Sink>> = vec![
+        Arc::new(RecordingSink::new("webhook:default")),
+        Arc::new(RecordingSink::new("slack")),
+    ];
+    workflow(chatkit).with_sinks(sinks)
 }
 
 /// A trigger for the fixture thread `id`.

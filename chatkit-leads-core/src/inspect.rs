@@ -19,7 +19,7 @@ use crate::request::{LeadRequest, TriggerReason};
 use crate::telemetry;
 use crate::transcript::Transcript;
 use crate::updates::first_new_item;
-use crate::workflow::{LeadWorkflow, SummaryResult, blocked_outcome};
+use crate::workflow::{EmailFacts, LeadWorkflow, SummaryResult, blocked_outcome, model_contact};
 
 /// What ChatKit holds for a thread, without its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -274,16 +274,16 @@ where
         };
         let scanned = Contact::extract(&fetched.transcript, &self.config().shop.phone);
         let mut photos = self.fetch_photos(&fetched.transcript).await;
-        Ok(self
-            .compose(
-                &request,
-                &fetched,
-                scanned,
-                &summarized,
-                &diagnostics,
-                &mut photos,
-            )
-            .message)
+        let contact = model_contact(summarized.summary.as_ref()).or(scanned);
+        let facts = EmailFacts {
+            request: &request,
+            thread: &fetched.thread,
+            transcript: &fetched.transcript,
+            contact: &contact,
+            summary: summarized.summary.as_ref(),
+            diagnostics: &diagnostics,
+        };
+        Ok(self.compose(&facts, &mut photos))
     }
 
     /// Sends the lead of `thread_id` now, on an operator's word. A thread

@@ -27,7 +27,7 @@ use crate::chatkit::{Order, PageRequest, ThreadItem};
 use crate::config::secs;
 use crate::contact::Contact;
 use crate::delivery::EventKind;
-use crate::email::{self, Diagnostics, NewContact, PossibleDuplicate};
+use crate::email::{self, Diagnostics, NewContact, OutgoingEmail, PossibleDuplicate};
 use crate::lease::rules::{self, Blocker};
 use crate::lease::{self, Acquired, Lease, Look};
 use crate::outcome::{LeadError, LeadOutcome};
@@ -247,11 +247,14 @@ where
                 photos,
             )
         });
-        let event = self.new_event(
-            EventKind::Updated(number),
-            &self.input(&facts, &photos),
-            &message,
-        );
+        // Built once the email is out: the sinks' document never delays it.
+        let event = |sent: &OutgoingEmail| {
+            self.new_event(
+                EventKind::Updated(number),
+                &self.input(&facts, &photos),
+                sent,
+            )
+        };
 
         let now = self.now();
         let told = Told {
@@ -262,7 +265,7 @@ where
             subject: told.subject.clone().or(Some(message.subject.clone())),
             ..told_through(&told, fetched, now)
         };
-        let keep = summarized.summary.map(|summary| CachedSummary {
+        let keep = summarized.summary.clone().map(|summary| CachedSummary {
             transcript: fingerprint,
             summary,
         });

@@ -104,12 +104,6 @@ pub(crate) struct EmailFacts<'a> {
 /// transcript is left out of the sinks' document.
 const MAX_EVENT_BYTES: usize = 100_000;
 
-/// A composed email and, with sinks, its event.
-pub(crate) struct Composed {
-    pub(crate) message: OutgoingEmail,
-    pub(crate) event: Option<NewEvent>,
-}
-
 /// What the summary step produced.
 pub(crate) struct SummaryResult {
     pub(crate) summary: Option<LeadSummary>,
@@ -395,14 +389,20 @@ where
             truncated_after_pages: fetched.truncated_after_pages,
             resend,
         };
-        let Composed { message, event } = self.compose(
+        let contact = model_contact(summarized.summary.as_ref()).or(scanned);
+        let facts = EmailFacts {
             request,
-            fetched,
-            scanned,
-            &summarized,
-            &diagnostics,
-            &mut photos,
-        );
+            thread: &fetched.thread,
+            transcript: &fetched.transcript,
+            contact: &contact,
+            summary: summarized.summary.as_ref(),
+            diagnostics: &diagnostics,
+        };
+        let message = self.compose(&facts, &mut photos);
+        // Built once the email is out: the sinks' document never delays it.
+        let event = |sent: &OutgoingEmail| {
+            self.new_event(EventKind::Created, &self.input(&facts, &photos), sent)
+        };
 
         let keep = summarized.summary.as_ref().map(|summary| CachedSummary {
             transcript: fingerprint,
@@ -432,7 +432,8 @@ where
 
     /// The delivery of a composed email under a held lease: the checkpoint
     /// (with the summary to keep for a retry), the mailer, then the mark —
-    /// `sent` with `told`, or the error cooldown. `Ok(None)` when the lease
+    /// `sent` with `told` and the sinks' `event` (made only once the email
+    /// is out), or the error cooldown. `Ok(None)` when the lease
     /// was lost before delivery (its new holder delivers; sending too would
     /// duplicate); otherwise the provider's message id.
     pub(crate) async fn deliver(
@@ -441,7 +442,7 @@ where
         message: &OutgoingEmail,
         keep: Option<CachedSummary>,
         told: Told,
-        event: Option<NewEvent>,
+        event: impl FnOnce(&OutgoingEmail) -> Option<NewEvent>,
     ) -> Result<Option<String>, LeadError> {
         if !lease.checkpoint(self.now(), keep.as_ref()).await? {
             // Our lease ran out during the summary and someone else took it.
@@ -452,7 +453,8 @@ where
         telemetry::mail_send(&delivered);
         match delivered {
             Ok(message_id) => {
-                self.mark_sent(lease, &message_id, told, event).await?;
+                self.mark_sent(lease, &message_id, told, event(message))
+                    .await?;
                 Ok(Some(message_id))
             }
             Err(mail_error) => {
@@ -498,43 +500,24 @@ where
         Ok(())
     }
 
-    /// The email this attempt sends for `fetched`: the full lead, or the
+    /// The email this attempt sends from `facts`: the full lead, or the
     /// short alert when an earlier delivery may have happened and the
     /// duplicate policy says so.
-    pub(crate) fn compose(
-        &self,
-        request: &LeadRequest,
-        fetched: &FetchedThread,
-        scanned: Contact,
-        summarized: &SummaryResult,
-        diagnostics: &Diagnostics,
-        photos: &mut Photos,
-    ) -> Composed {
-        let contact = model_contact(summarized.summary.as_ref()).or(scanned);
-        let summary = summarized.summary.as_ref();
-        let facts = EmailFacts {
-            request,
-            thread: &fetched.thread,
-            transcript: &fetched.transcript,
-            contact: &contact,
-            summary,
-            diagnostics,
-        };
-        let message = self.fit(photos, |photos| {
-            let input = self.input(&facts, photos);
-            let rendered = match (&diagnostics.possible_duplicate, self.config.duplicates) {
+    pub(crate) fn compose(&self, facts: &EmailFacts<'_>, photos: &mut Photos) -> OutgoingEmail {
+        self.fit(photos, |photos| {
+            let input = self.input(facts, photos);
+            let duplicate = &facts.diagnostics.possible_duplicate;
+            let rendered = match (duplicate, self.config.duplicates) {
                 (Some(_), DuplicatePolicy::AlertOnly) => email::render_delivery_alert(&input),
                 _ => email::render(&input),
             };
             email::build(
                 &rendered,
                 &self.config.envelope,
-                contact.email.as_ref(),
+                facts.contact.email.as_ref(),
                 photos,
             )
-        });
-        let event = self.new_event(EventKind::Created, &self.input(&facts, photos), &message);
-        Composed { message, event }
+        })
     }
 
     /// What an email of this attempt is made from, with `photos`.

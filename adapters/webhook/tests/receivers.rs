@@ -334,3 +334,24 @@ fn texts(value: &serde_json::Value) -> Vec<String> {
     }
     found
 }
+
+#[tokio::test]
+async fn the_documented_example_matches_the_schema() {
+    let hooks = WebhookReceiver::start(0, &["--schema", &WebhookReceiver::schema()]);
+    let example = std::fs::read_to_string(repo_root().join("schemas/lead-event.v1.example.json"))
+        .expect("example");
+    let guide = std::fs::read_to_string(repo_root().join("docs/webhooks.md")).expect("guide");
+    assert!(
+        guide.contains(example.trim()),
+        "docs/webhooks.md shows the example as it is"
+    );
+    let status = reqwest::Client::new()
+        .post(hooks.url())
+        .body(example)
+        .send()
+        .await
+        .expect("posted")
+        .status();
+    assert_eq!(status.as_u16(), 204);
+    assert_eq!(hooks.received()[0].schema_errors.as_deref(), Some(&[][..]));
+}

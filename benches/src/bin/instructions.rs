@@ -14,12 +14,12 @@ use std::hint::black_box;
 use std::process::ExitCode;
 
 use chatkit_leads_benches::{
-    LONG_THREAD, Pipeline, SHORT_THREAD, fixture_chatkit, trigger, workflow,
+    LONG_THREAD, Pipeline, SHORT_THREAD, fixture_chatkit, trigger, workflow, workflow_with_sinks,
 };
-use chatkit_leads_core::email;
-use chatkit_leads_core::{Contact, Transcript};
+use chatkit_leads_core::email::{self, LeadDocument};
+use chatkit_leads_core::{Contact, LeadStore, SinkEvent, Transcript};
 
-const SCENARIOS: [(&str, &str); 8] = [
+const SCENARIOS: [(&str, &str); 12] = [
     ("normalise", "Transcript::from_items, 255 items"),
     ("extract", "Contact::extract, 229 customer messages"),
     ("render", "email::render (text + HTML), 255 items"),
@@ -36,6 +36,19 @@ const SCENARIOS: [(&str, &str); 8] = [
     (
         "already_sent",
         "workflow already_sent fast path, in-memory store",
+    ),
+    (
+        "first_send_sinks",
+        "workflow first send, 11 items, with a webhook and Slack (queued, not delivered)",
+    ),
+    (
+        "send_and_deliver",
+        "first_send_sinks, then both events delivered (claim + settle each)",
+    ),
+    ("webhook_body", "one webhook event: payload and signature"),
+    (
+        "slack_body",
+        "one Slack event: document parsed, Block Kit message written",
     ),
 ];
 
@@ -124,6 +137,48 @@ fn run(scenario: &str, times: u32) -> bool {
                         .block_on(wf.process(&request))
                         .expect("already sent"),
                 );
+            })
+        }
+        "first_send_sinks" | "send_and_deliver" => {
+            let request = trigger(SHORT_THREAD);
+            repeat(&mut || {
+                let wf = workflow_with_sinks(&chatkit);
+                black_box(runtime.block_on(wf.process(&request)).expect("sent"));
+                if scenario == "send_and_deliver" {
+                    let report = runtime.block_on(wf.deliver_due(&request.thread_id));
+                    black_box(report.expect("delivered"));
+                }
+            })
+        }
+        "webhook_body" | "slack_body" => {
+            let request = trigger(SHORT_THREAD);
+            let wf = workflow_with_sinks(&chatkit);
+            runtime.block_on(wf.process(&request)).expect("sent");
+            let record = runtime
+                .block_on(wf.ports().store.get(&request.thread_id))
+                .expect("store")
+                .expect("record");
+            let event = &record.outbox.events[0];
+            let delivery = &record.outbox.deliveries[0];
+            let outgoing = SinkEvent {
+                id: &delivery.id,
+                kind: event.kind,
+                timestamp: event.created_at,
+                document: &event.document,
+            };
+            let signer =
+                standardwebhooks::Webhook::new("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("secret");
+            repeat(&mut || {
+                if scenario == "webhook_body" {
+                    let body = outgoing.payload();
+                    let signature = signer.sign(outgoing.id, 1_767_400_000, body.as_bytes());
+                    black_box((body, signature.expect("signed")));
+                } else {
+                    let document: LeadDocument =
+                        serde_json::from_str(outgoing.document).expect("document");
+                    let message = chatkit_leads_webhook::slack::message(&document);
+                    black_box(message.to_string());
+                }
             })
         }
         _ => return false,
