@@ -23,13 +23,16 @@ fn bench_workflow(c: &mut Criterion) {
         });
     }
     let request = trigger(SHORT_THREAD);
-    c.bench_function(&format!("workflow first send, two sinks: {SHORT_THREAD}"), |b| {
-        b.iter_batched(
-            || workflow_with_sinks(&chatkit),
-            |wf| runtime.block_on(wf.process(&request)).expect("sent"),
-            BatchSize::SmallInput,
-        )
-    });
+    c.bench_function(
+        &format!("workflow first send, two sinks: {SHORT_THREAD}"),
+        |b| {
+            b.iter_batched(
+                || workflow_with_sinks(&chatkit),
+                |wf| runtime.block_on(wf.process(&request)).expect("sent"),
+                BatchSize::SmallInput,
+            )
+        },
+    );
     let sent = workflow(&chatkit);
     runtime
         .block_on(sent.process(&request))

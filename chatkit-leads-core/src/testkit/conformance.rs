@@ -28,9 +28,10 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use crate::delivery::Attempt;
 use crate::delivery::{Delivery, DeliveryState, Event, EventKind, Outbox};
 use crate::ids::{LeaseId, ThreadId, UserId};
-use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, Look, SentMark};
+use crate::lease::{self, AcquireRequest, Acquired, ErrorMark, Lease, Look, NewEvent, SentMark};
 use crate::ports::{LeadStore, SeenUser};
 use crate::record::{
     CachedSummary, Expected, ExtraFields, LeadRecord, LeadStatus, MAX_LAST_ERROR_CHARS, PutOutcome,
@@ -76,6 +77,9 @@ pub async fn run_all<S: LeadStore + 'static>(store: Arc<S>) {
     every_field_round_trips_like_the_reference(s).await;
     an_update_takes_the_lease_of_a_sent_thread(s).await;
     one_look_per_interval_and_one_update_holder(Arc::clone(&store), 64, 5).await;
+    // The sinks' deliveries.
+    a_sent_lead_is_due_for_its_deliveries_until_they_settle(s).await;
+    concurrent_delivery_claims(Arc::clone(&store), 64, 5).await;
     concurrent_acquires(store, 64, 20).await;
 }
 
@@ -1381,6 +1385,127 @@ pub async fn failed_acquire_quotes_no_value<S: LeadStore + ?Sized>(
         );
     }
     err
+}
+
+/// Far from the other cases' times (and before [`DUE_ERA`]), so `due`
+/// lists only this era's records.
+const DELIVERY_ERA: i64 = 900_000_000;
+
+/// A thread sent at `now` by its first holder, with `lead.created` queued
+/// for a webhook and Slack in the same write: the delivery ids.
+async fn sent_with_event<S: LeadStore + ?Sized>(
+    store: &S,
+    thread: &ThreadId,
+    now: i64,
+) -> Vec<String> {
+    let case = "sent_with_event";
+    let mut lease = must_win(store, thread, now - 3).await;
+    let mark = SentMark {
+        event: Some(NewEvent {
+            kind: EventKind::Created,
+            document: r#"{"version":1}"#.to_owned(),
+            sinks: vec!["webhook:crm".to_owned(), "slack".to_owned()],
+        }),
+        ..sent_mark(now)
+    };
+    assert!(
+        ok(case, "mark_sent", lease.mark_sent(&mark).await),
+        "{case}: holder marks"
+    );
+    let rec = read(store, thread, case).await;
+    assert_eq!(
+        rec.outbox.events.len(),
+        1,
+        "{case}: the event is in the sent record"
+    );
+    rec.outbox.deliveries.iter().map(|d| d.id.clone()).collect()
+}
+
+/// A lead sent with sinks is due (the sweep finds it) until every delivery
+/// is settled; claims are exclusive until they run out.
+pub async fn a_sent_lead_is_due_for_its_deliveries_until_they_settle<S: LeadStore + ?Sized>(
+    store: &S,
+) {
+    let case = "deliveries_due";
+    let thread = fresh_thread(case);
+    let now = DELIVERY_ERA;
+    let ids = sent_with_event(store, &thread, now).await;
+    let listed = |due: Vec<LeadRecord>| due.iter().any(|r| r.thread_id == thread);
+    let due = store.due(now, 100).await;
+    assert!(
+        listed(due.unwrap_or_else(|e| panic!("{case}: due: {e}"))),
+        "{case}: due for its sinks"
+    );
+    for id in &ids {
+        let claimed = lease::claim_delivery(store, &thread, id, now + 1, now + 61).await;
+        assert!(ok(case, "claim", claimed), "{case}: first claim");
+        let again = lease::claim_delivery(store, &thread, id, now + 2, now + 62).await;
+        assert!(
+            !ok(case, "claim again", again),
+            "{case}: a live claim excludes"
+        );
+        let settled = lease::settle_delivery(
+            store,
+            &thread,
+            id,
+            Attempt::answered(Some(204)),
+            now + 3,
+            0.5,
+        );
+        assert!(ok(case, "settle", settled.await), "{case}: settle");
+    }
+    let rec = read(store, &thread, case).await;
+    assert!(
+        rec.outbox
+            .deliveries
+            .iter()
+            .all(|d| matches!(d.state, DeliveryState::Delivered { at } if at == now + 3)),
+        "{case}: delivered"
+    );
+    assert_eq!(rec.due_at, None, "{case}: nothing left to do");
+    let due = store.due(now + 1_000, 100).await;
+    assert!(
+        !listed(due.unwrap_or_else(|e| panic!("{case}: due: {e}"))),
+        "{case}: no longer due"
+    );
+}
+
+/// `contenders` simultaneous claims of one delivery, `rounds` times: exactly
+/// one wins each round.
+pub async fn concurrent_delivery_claims<S: LeadStore + 'static>(
+    store: Arc<S>,
+    contenders: usize,
+    rounds: usize,
+) {
+    for round in 0..rounds {
+        let thread = fresh_thread("claims");
+        let ids = sent_with_event(store.as_ref(), &thread, DELIVERY_ERA + 100).await;
+        let barrier = Arc::new(tokio::sync::Barrier::new(contenders));
+        let tasks: Vec<_> = (0..contenders)
+            .map(|_| {
+                let (store, thread, id) = (Arc::clone(&store), thread.clone(), ids[0].clone());
+                let barrier = Arc::clone(&barrier);
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let now = DELIVERY_ERA + 101;
+                    lease::claim_delivery(store.as_ref(), &thread, &id, now, now + 60).await
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for task in tasks {
+            let claimed = task
+                .await
+                .unwrap_or_else(|e| panic!("claims: task panicked: {e}"));
+            if claimed.unwrap_or_else(|e| panic!("claims round {round}: {e}")) {
+                won += 1;
+            }
+        }
+        assert_eq!(
+            won, 1,
+            "claims round {round}: exactly one of {contenders} claims wins"
+        );
+    }
 }
 
 /// `contenders` simultaneous acquires on one thread, `rounds` times (a new

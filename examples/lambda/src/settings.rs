@@ -531,6 +531,29 @@ mod tests {
     }
 
     #[test]
+    fn sinks_are_read_like_the_servers_and_a_half_set_webhook_is_named() {
+        let none = settings(COMPLETE).expect("complete");
+        assert_eq!(none.sinks.sinks().expect("none").len(), 0);
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push((
+            "LEADS_SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T/B/x",
+        ));
+        let slack = settings(&pairs).expect("slack");
+        let ids: Vec<String> = slack
+            .sinks
+            .sinks()
+            .expect("slack")
+            .iter()
+            .map(|s| s.id().to_owned())
+            .collect();
+        assert_eq!(ids, ["slack"]);
+        pairs.push(("LEADS_WEBHOOK_URL", "https://crm.example.com/in"));
+        let err = settings(&pairs).expect_err("no secret").to_string();
+        assert!(err.contains("LEADS_WEBHOOK_SECRET"), "{err}");
+    }
+
+    #[test]
     fn photos_are_on_by_default_off_with_zero_and_a_bad_network_is_named() {
         let on = settings(COMPLETE).expect("complete");
         let (policy, fetch) = on.photos.expect("photos on by default");
