@@ -181,6 +181,19 @@ impl ReceivedHook {
         self.headers.get("webhook-id").map_or("", String::as_str)
     }
 
+    /// Panics unless PyPI's `standardwebhooks` verified the signature and
+    /// PyPI's `jsonschema` found the body valid (a receiver started with
+    /// `--secret` and `--schema`).
+    pub fn assert_signed_and_valid(&self) {
+        assert_eq!(self.verified, Some(true), "signature: {:?}", self.headers);
+        assert_eq!(
+            self.schema_errors.as_deref(),
+            Some(&[][..]),
+            "schema: {}",
+            self.body
+        );
+    }
+
     /// The body as JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("body is not JSON: {e}"))
