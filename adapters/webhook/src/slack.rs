@@ -236,6 +236,85 @@ mod tests {
         assert!(out.contains("&amp; "));
     }
 
+    fn document(transcript_lines: usize) -> LeadDocument {
+        use chatkit_leads_core::email::{DocumentLine, DocumentSummary};
+        LeadDocument {
+            version: 1,
+            thread_id: "cthr_slack".to_owned(),
+            update: 0,
+            contact: chatkit_leads_core::email::DocumentContact {
+                name: Some("Ана-Мария 👩‍🔧 ".repeat(40)),
+                phone: Some("+1 408 555 0142".to_owned()),
+                ..Default::default()
+            },
+            summary: DocumentSummary {
+                text: Some("Résumé ✂️ ".repeat(800)),
+                next_steps: vec!["Call back".to_owned(); 400],
+                ..Default::default()
+            },
+            call_script: vec!["¿Año, marca y modelo?".repeat(200); 3],
+            drafts: Default::default(),
+            attribution: Default::default(),
+            links: [("call".to_owned(), "tel:+14085550142".to_owned())].into(),
+            files: Vec::new(),
+            email: Default::default(),
+            transcript: Some(
+                (0..transcript_lines)
+                    .map(|i| DocumentLine {
+                        speaker: "customer".to_owned(),
+                        at: "2026-12-04 09:00:00Z".to_owned(),
+                        text: format!("{i}: 座席の革が割れています 🚗 <b>&"),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Every `text` of the message, with the limit that applies to it.
+    fn texts(message: &Value) -> Vec<(String, usize)> {
+        let mut found = Vec::new();
+        for block in message["blocks"].as_array().expect("blocks") {
+            let limit = match block["type"].as_str() {
+                Some("header") => HEADER_CHARS,
+                _ => SECTION_CHARS,
+            };
+            if let Some(text) = block["text"]["text"].as_str() {
+                found.push((text.to_owned(), limit));
+            }
+            for field in block["fields"].as_array().into_iter().flatten() {
+                found.push((field["text"].as_str().unwrap_or("").to_owned(), FIELD_CHARS));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn a_long_unicode_lead_stays_within_slacks_limits() {
+        let message = message(&document(5_000));
+        let blocks = message["blocks"].as_array().expect("blocks");
+        assert!(blocks.len() <= MAX_BLOCKS);
+        let texts = texts(&message);
+        assert!(
+            texts.len() >= 6,
+            "header, summary, fields, script, steps, links, chat"
+        );
+        for (text, limit) in &texts {
+            assert!(
+                text.chars().count() <= *limit,
+                "{} > {limit}",
+                text.chars().count()
+            );
+        }
+        let chat = &texts.last().expect("the chat").0;
+        assert!(
+            chat.starts_with("*Chat*") && chat.ends_with('…'),
+            "cut, and says so"
+        );
+        assert!(!chat.contains("<b>"), "escaped before cutting");
+        let header = &texts[0].0;
+        assert!(header.ends_with('…') && header.chars().count() <= HEADER_CHARS);
+    }
+
     #[test]
     fn cutting_counts_after_escaping_and_keeps_characters_whole() {
         let out = escaped("ééé<<<", 5);

@@ -347,3 +347,56 @@ async fn the_documented_example_matches_the_schema() {
     assert_eq!(status.as_u16(), 204);
     assert_eq!(hooks.received()[0].schema_errors.as_deref(), Some(&[][..]));
 }
+
+#[tokio::test]
+async fn an_update_email_reaches_each_sink_once_as_lead_updated() {
+    let hooks = WebhookReceiver::start(
+        0,
+        &["--secret", SECRET, "--schema", &WebhookReceiver::schema()],
+    );
+    let room = WebhookReceiver::start(0, &["--then", "200"]);
+    let s = setup(vec![webhook(&hooks.url()), slack(&room.url())]);
+    s.send(TRUCK).await;
+    s.deliver(TRUCK).await;
+    s.clock.advance(Duration::from_secs(61));
+    let item = ThreadItem {
+        id: "cthi_fx_en_truck_seats_more".to_owned(),
+        created_at: NOW + 30,
+        kind: ItemKind::UserMessage {
+            content: vec![UserContent::InputText {
+                text: "Also the back seat, please.".to_owned(),
+            }],
+            attachments: Vec::new(),
+        },
+    };
+    assert!(s.chatkit.push_items(&thread(TRUCK), vec![item]));
+    for _ in 0..3 {
+        let outcome = s
+            .workflow
+            .process(&LeadRequest::new(thread(TRUCK), TriggerReason::Idle))
+            .await
+            .expect("outcome");
+        s.deliver(TRUCK).await;
+        assert!(
+            matches!(
+                outcome,
+                LeadOutcome::UpdateSent { .. } | LeadOutcome::AlreadySent { .. }
+            ),
+            "{outcome:?}"
+        );
+    }
+    let got = hooks.received();
+    let types: Vec<String> = got.iter().map(|h| h.json()["type"].to_string()).collect();
+    assert_eq!(types, ["\"lead.created\"", "\"lead.updated\""]);
+    assert_valid(&got);
+    assert_eq!(got[1].json()["data"]["update"], 1);
+    assert_ne!(got[0].id(), got[1].id(), "an id of its own");
+    let posted = room.received();
+    assert_eq!(
+        posted.len(),
+        2,
+        "one Slack message for the lead, one for the update"
+    );
+    let header = posted[1].json()["blocks"][0]["text"]["text"].to_string();
+    assert!(header.contains("Lead update 1"), "{header}");
+}
