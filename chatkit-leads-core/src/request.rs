@@ -357,15 +357,35 @@ impl LeadRequest {
     /// ));
     /// ```
     pub fn from_json(body: &[u8]) -> Result<Self, RequestError> {
+        Self::parse(body, ClaimedUser::Checked)
+    }
+
+    /// Like [`LeadRequest::from_json`], for a deployment that never uses
+    /// the body's `user` (it takes the user from a signed cookie): a
+    /// malformed `user` is ignored rather than refused, since SPEC §3 names
+    /// only invalid JSON and thread ids as reasons for a 400.
+    ///
+    /// ```
+    /// use chatkit_leads_core::LeadRequest;
+    /// let body = br#"{"threadId":"cthr_abc","user":"anon\u0007bell"}"#;
+    /// assert!(LeadRequest::from_json(body).is_err());
+    /// let req = LeadRequest::from_json_ignoring_user(body).unwrap();
+    /// assert_eq!(req.user, None);
+    /// ```
+    pub fn from_json_ignoring_user(body: &[u8]) -> Result<Self, RequestError> {
+        Self::parse(body, ClaimedUser::Ignored)
+    }
+
+    fn parse(body: &[u8], claimed: ClaimedUser) -> Result<Self, RequestError> {
         let body: LeadBody = serde_json::from_slice(body).map_err(RequestError::from_json)?;
         let thread_id = match body.thread_id {
             Some(serde_json::Value::String(s)) => ThreadId::parse(&s)?,
             Some(_) => return Err(IdError::InvalidThreadId.into()),
             None => return Err(RequestError::MissingThreadId),
         };
-        let user = match scalar(body.user) {
-            Some(u) => Some(UserId::parse(&u)?),
-            None => None,
+        let user = match (scalar(body.user), claimed) {
+            (Some(u), ClaimedUser::Checked) => Some(UserId::parse(&u)?),
+            (_, ClaimedUser::Ignored) | (None, _) => None,
         };
         let attribution = body
             .attribution
@@ -381,6 +401,15 @@ impl LeadRequest {
             attribution,
         })
     }
+}
+
+/// What [`LeadRequest`] parsing does with the body's `user`.
+#[derive(Clone, Copy)]
+enum ClaimedUser {
+    /// Validated: a malformed one is a 400 (the deployment trusts it).
+    Checked,
+    /// Not read at all (the deployment takes the user from its cookie).
+    Ignored,
 }
 
 #[derive(Deserialize)]

@@ -152,7 +152,14 @@ where
         Ok(body) => body,
         Err(rejection) => return body_error(&rejection),
     };
-    let mut request = match LeadRequest::from_json(&body) {
+    // With cookies the body's `user` is never used: a malformed one is
+    // ignored, not a 400.
+    let parsed = if state.identity.uses_cookie() {
+        LeadRequest::from_json_ignoring_user(&body)
+    } else {
+        LeadRequest::from_json(&body)
+    };
+    let mut request = match parsed {
         Ok(request) => request,
         Err(err) => return lead_error(&LeadError::BadRequest(err)),
     };

@@ -143,6 +143,28 @@ async fn lead_without_a_valid_cookie_ignores_the_body_user() {
 }
 
 #[tokio::test]
+async fn a_malformed_body_user_is_ignored_in_cookie_mode_and_refused_when_trusted() {
+    let body = serde_json::json!({
+        "threadId": "cthr_fx_en_truck_seats",
+        "reason": "idle",
+        "user": "anon\u{7}bell",
+    })
+    .to_string();
+    let cookies = cookie_harness();
+    let answer = cookies.post("/lead", body.clone()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json);
+    assert_eq!(answer.json["sent"], true);
+    let trusted = Harness::new();
+    let answer = trusted.post("/lead", body).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::BAD_REQUEST,
+        "the trusted user must be valid"
+    );
+    assert!(trusted.mailer.sent().is_empty());
+}
+
+#[tokio::test]
 async fn trust_browser_mode_uses_the_body_user() {
     let h = Harness::new();
     let body = serde_json::json!({
