@@ -506,6 +506,51 @@ mod tests {
     }
 
     #[test]
+    fn attribution_is_trimmed_and_capped_at_each_limit() {
+        let field = Attribution::MAX_FIELD_LEN;
+        let url = Attribution::MAX_URL_LEN;
+        // At each cap, kept whole; past it, cut to the cap; padding trimmed
+        // first, so it never counts against the cap.
+        let at_field = "é".repeat(field);
+        let past_field = format!("{at_field}z");
+        let at_url = format!("https://example.com/{}", "p".repeat(url - 20));
+        let past_url = format!("{at_url}q");
+        let body = serde_json::json!({
+            "threadId": "cthr_abc",
+            "attribution": {
+                "gclid": format!("  {at_field}\t "),
+                "utm_source": past_field,
+                "utm_campaign": "   ",
+                "landing_page": format!(" {at_url} "),
+                "referrer": past_url,
+            },
+        });
+        let req = LeadRequest::from_json(body.to_string().as_bytes()).expect("valid");
+        let a = &req.attribution;
+        assert_eq!(
+            a.gclid.as_deref(),
+            Some(at_field.as_str()),
+            "at the cap: whole, trimmed"
+        );
+        assert_eq!(
+            a.utm_source.as_deref().map(|s| s.chars().count()),
+            Some(field)
+        );
+        assert!(
+            a.utm_source.as_deref().is_some_and(|s| !s.ends_with('z')),
+            "past: cut"
+        );
+        assert_eq!(a.utm_campaign, None, "blank is absent");
+        assert_eq!(a.landing_page.as_deref(), Some(at_url.as_str()));
+        assert_eq!(a.referrer.as_deref().map(|s| s.chars().count()), Some(url));
+        assert_eq!(
+            a.referrer.as_deref(),
+            Some(at_url.as_str()),
+            "past: cut to the cap"
+        );
+    }
+
+    #[test]
     fn locales_and_page_urls() {
         assert!(Locale::parse("zh-Hans").is_some());
         assert!(Locale::parse("en_US").is_some());

@@ -13,7 +13,7 @@ use chatkit_leads_core::{
     ChatKitError, DuplicatePolicy, LeadError, LeadOutcome, LeadRequest, LeaseId, MailError,
     ReadinessPolicy, SummaryError, SummaryStatus, TriggerReason,
 };
-use common::{Harness, NOW, summary_ok, thread};
+use common::{Harness, NOW, ready_summary, summary_ok, thread};
 
 const TRUCK: &str = "cthr_fx_en_truck_seats";
 
@@ -709,5 +709,33 @@ async fn a_retry_of_an_unchanged_transcript_reuses_the_summary_and_a_changed_one
         h.summarizer.calls(),
         3,
         "a changed transcript is summarised again"
+    );
+}
+
+#[tokio::test]
+async fn the_models_contact_values_win_over_the_scanned_ones() {
+    // The truck chat says (408) 555-0142 and no email; the model read the
+    // customer's correction as another number and an address.
+    let model = ready_summary(Some("(415) 555-0199"), Some("maria@example.com"));
+    let h = Harness::new(SummaryScript::Answer(Box::new(model)));
+    let outcome = process(&h, TRUCK).await;
+    assert!(matches!(outcome, LeadOutcome::Sent { .. }), "{outcome:?}");
+    let email = &h.mailer.sent()[0];
+    assert!(
+        email.html.contains("tel:+14155550199"),
+        "the model's phone is the call link"
+    );
+    assert!(
+        !email.html.contains("tel:+14085550142"),
+        "not the scanned one"
+    );
+    assert!(
+        email.html.contains("mailto:maria@example.com"),
+        "the model's address"
+    );
+    assert_eq!(
+        email.reply_to.as_ref().map(|a| a.as_str()),
+        Some("maria@example.com"),
+        "replies go to the model's address"
     );
 }
