@@ -9,10 +9,11 @@
 //! What this crate adds is the translation at both ends of an invocation:
 //!
 //! - **Events.** Lambda Function URLs and API Gateway HTTP APIs (payload
-//!   format 2.0, which both send) become `http::Request`s; a base64-encoded
+//!   format 2.0, which both send) and API Gateway REST APIs (the v1 proxy
+//!   integration, the seed's kind) become `http::Request`s; a base64-encoded
 //!   body (`isBase64Encoded: true`, e.g. a `sendBeacon` blob) is decoded,
 //!   and the event's `cookies` array becomes a `Cookie` header.
-//! - **Stages.** An HTTP API on a named stage (`https://…/prod/lead`) is
+//! - **Stages.** An API on a named stage (`https://…/prod/lead`) is
 //!   routed as `/lead`: the stage prefix is removed before routing. Function
 //!   URLs and the `$default` stage have none.
 //! - **Request ids.** A request without `x-request-id` gets the event's
@@ -154,11 +155,12 @@ fn into_router_request(request: Request) -> axum::extract::Request {
         Some(RequestContext::ApiGatewayV2(context)) => (
             context.stage.clone(),
             context.request_id.clone(),
-            context
-                .http
-                .source_ip
-                .as_deref()
-                .and_then(|ip| ip.parse::<IpAddr>().ok()),
+            context.http.source_ip.as_deref().and_then(address),
+        ),
+        Some(RequestContext::ApiGatewayV1(context)) => (
+            context.stage.clone(),
+            context.request_id.clone(),
+            context.identity.source_ip.as_deref().and_then(address),
         ),
         _ => (None, None, None),
     };
@@ -187,6 +189,11 @@ fn into_router_request(request: Request) -> axum::extract::Request {
         _ => axum::body::Body::empty(),
     };
     axum::extract::Request::from_parts(parts, body)
+}
+
+/// The event's client address, as the router's rate limit counts it.
+fn address(raw: &str) -> Option<IpAddr> {
+    raw.parse().ok()
 }
 
 /// `uri` without the leading `/{stage}` segment, or `None` when there is

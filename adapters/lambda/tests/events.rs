@@ -318,6 +318,26 @@ async fn api_gateway_stage_is_removed_before_routing() {
 }
 
 #[tokio::test]
+async fn an_api_gateway_rest_event_is_served_like_an_http_api_one() {
+    // The seed's stack: a REST API (v1 proxy integration) on stage `prod`.
+    let lambda = Deployment::new();
+    let answer = lambda.via_lambda(&event("rest_api_stage_lead")).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
+    assert_eq!(answer.json["reason"], "pagehide");
+    assert_eq!(lambda.mailer.sent_count(), 1);
+    assert_eq!(
+        answer.header("x-request-id"),
+        Some("0f4c2a8e-3b7d-4e91-a6c5-2d8f1b9e7a30"),
+        "the REST API's request id"
+    );
+    assert_eq!(
+        answer.header("access-control-allow-origin"),
+        Some("https://www.craigs.autos"),
+        "the router's CORS answers it too"
+    );
+}
+
+#[tokio::test]
 async fn the_events_request_id_becomes_the_responses_x_request_id() {
     let lambda = Deployment::new();
     let answer = lambda.via_lambda(&event("lead_plain")).await;
