@@ -216,6 +216,91 @@ pub struct CreateSession {
     /// Per-session rate limit override.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimits>,
+    /// ChatKit features of the session (uploads, history, titling).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chatkit_configuration: Option<ChatKitConfiguration>,
+}
+
+/// `chatkit_configuration` of a session request: which ChatKit features
+/// the chat has. A field left `None` keeps ChatKit's default (uploads off,
+/// history on without a limit, titling on).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChatKitConfiguration {
+    /// File uploads: customers attach photos with the paperclip.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_upload: Option<FileUpload>,
+    /// Whether the customer sees earlier threads, and how many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<History>,
+    /// Whether ChatKit titles threads by itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automatic_thread_titling: Option<Enabled>,
+}
+
+impl ChatKitConfiguration {
+    /// Files per session a lead-intake chat allows by default: photos from
+    /// several angles, with room to spare.
+    pub const DEFAULT_MAX_FILES: u32 = 10;
+    /// Largest file by default, in MB: a phone's full-size photo.
+    pub const DEFAULT_MAX_FILE_MB: u32 = 20;
+
+    /// Every feature set: uploads of at most `upload` = (files, MB) when
+    /// given (off when `None`), history on or off with at most
+    /// `recent_threads`, automatic titling on or off.
+    pub fn with(
+        upload: Option<(u32, u32)>,
+        history: bool,
+        recent_threads: Option<u32>,
+        titling: bool,
+    ) -> Self {
+        Self {
+            file_upload: Some(upload.map_or(
+                FileUpload {
+                    enabled: false,
+                    max_files: Self::DEFAULT_MAX_FILES,
+                    max_file_size: Self::DEFAULT_MAX_FILE_MB,
+                },
+                |(max_files, max_file_size)| FileUpload {
+                    enabled: true,
+                    max_files,
+                    max_file_size,
+                },
+            )),
+            history: Some(History {
+                enabled: history,
+                recent_threads,
+            }),
+            automatic_thread_titling: Some(Enabled { enabled: titling }),
+        }
+    }
+}
+
+/// `file_upload` of [`ChatKitConfiguration`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FileUpload {
+    /// Uploads allowed.
+    pub enabled: bool,
+    /// Most files per session (at least 1).
+    pub max_files: u32,
+    /// Largest file, in MB (1 to 512).
+    pub max_file_size: u32,
+}
+
+/// `history` of [`ChatKitConfiguration`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct History {
+    /// Earlier threads shown.
+    pub enabled: bool,
+    /// How many of the most recent (`None`: all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recent_threads: Option<u32>,
+}
+
+/// A feature switch (`{"enabled": …}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Enabled {
+    /// On or off.
+    pub enabled: bool,
 }
 
 /// `expires_after` of a session request.

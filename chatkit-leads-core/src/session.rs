@@ -34,7 +34,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
-use crate::chatkit::{CreateSession, ExpiresAfter, RateLimits, Session, StateValue, WorkflowParam};
+use crate::chatkit::{
+    ChatKitConfiguration, CreateSession, ExpiresAfter, RateLimits, Session, StateValue,
+    WorkflowParam,
+};
 use crate::ids::UserId;
 use crate::ports::{ChatKitClient, ChatKitError, Clock};
 use crate::request::{Locale, SessionRequest};
@@ -53,6 +56,9 @@ pub enum SessionError {
     /// A rate limit must allow at least one request per minute.
     #[error("rate limit must allow at least 1 request per minute")]
     InvalidRateLimit,
+    /// A ChatKit feature setting ChatKit would refuse (names the field).
+    #[error("chatkit_configuration: {0}")]
+    InvalidChatKitConfiguration(&'static str),
     /// A state variable breaks ChatKit's rules.
     #[error(transparent)]
     StateVariable(#[from] StateVariableError),
@@ -267,6 +273,19 @@ pub struct SessionSettings {
     default_locale: Option<Locale>,
     expires_after: Option<ExpiresAfter>,
     rate_limits: Option<RateLimits>,
+    chatkit_configuration: Option<ChatKitConfiguration>,
+}
+
+/// What a deployment sets about its sessions, for
+/// [`SessionSettings::configured`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// ChatKit's features for the chat (uploads, history, titling).
+    pub features: ChatKitConfiguration,
+    /// Session lifetime in seconds (`None`: ChatKit's 10 minutes).
+    pub expires_after: Option<u32>,
+    /// Requests a minute per client secret (`None`: ChatKit's default).
+    pub rate_limit: Option<u32>,
 }
 
 impl SessionSettings {
@@ -281,6 +300,7 @@ impl SessionSettings {
             default_locale: None,
             expires_after: None,
             rate_limits: None,
+            chatkit_configuration: None,
         }
     }
 
@@ -311,6 +331,53 @@ impl SessionSettings {
         self.rate_limits = Some(RateLimits {
             max_requests_per_1_minute,
         });
+        Ok(self)
+    }
+
+    /// Settings for `workflow_id` with every option of `options` applied.
+    ///
+    /// # Errors
+    /// As [`SessionSettings::with_chatkit_configuration`],
+    /// [`SessionSettings::with_expires_after`] and
+    /// [`SessionSettings::with_rate_limit`].
+    pub fn configured(
+        workflow_id: WorkflowId,
+        options: SessionOptions,
+    ) -> Result<Self, SessionError> {
+        let mut settings = Self::new(workflow_id).with_chatkit_configuration(options.features)?;
+        if let Some(seconds) = options.expires_after {
+            settings = settings.with_expires_after(seconds)?;
+        }
+        if let Some(rate) = options.rate_limit {
+            settings = settings.with_rate_limit(rate)?;
+        }
+        Ok(settings)
+    }
+
+    /// Sessions have `features` (uploads, history, titling); ChatKit's own
+    /// defaults otherwise, which have uploads off: customers then cannot
+    /// attach the photos the lead email carries.
+    ///
+    /// # Errors
+    /// [`SessionError::InvalidChatKitConfiguration`] for a file limit below
+    /// 1, a file size outside 1–512 MB, or a history limit of 0.
+    pub fn with_chatkit_configuration(
+        mut self,
+        features: ChatKitConfiguration,
+    ) -> Result<Self, SessionError> {
+        let invalid = SessionError::InvalidChatKitConfiguration;
+        if let Some(upload) = &features.file_upload {
+            if upload.max_files == 0 {
+                return Err(invalid("file_upload.max_files must be at least 1"));
+            }
+            if !(1..=512).contains(&upload.max_file_size) {
+                return Err(invalid("file_upload.max_file_size must be 1 to 512 MB"));
+            }
+        }
+        if features.history.and_then(|h| h.recent_threads) == Some(0) {
+            return Err(invalid("history.recent_threads must be at least 1"));
+        }
+        self.chatkit_configuration = Some(features);
         Ok(self)
     }
 
@@ -348,6 +415,7 @@ impl SessionSettings {
             },
             expires_after: self.expires_after.clone(),
             rate_limits: self.rate_limits.clone(),
+            chatkit_configuration: self.chatkit_configuration.clone(),
         })
     }
 
@@ -545,5 +613,65 @@ mod tests {
             json["rate_limits"],
             serde_json::json!({"max_requests_per_1_minute": 30})
         );
+    }
+
+    #[test]
+    fn chatkit_features_are_sent_as_chatkit_names_them_and_checked() {
+        use crate::chatkit::{Enabled, FileUpload, History};
+        let settings = SessionSettings::new(WorkflowId::parse("wf_a").expect("valid"));
+        let features = ChatKitConfiguration {
+            file_upload: Some(FileUpload {
+                enabled: true,
+                max_files: 4,
+                max_file_size: 20,
+            }),
+            history: Some(History {
+                enabled: true,
+                recent_threads: None,
+            }),
+            automatic_thread_titling: Some(Enabled { enabled: false }),
+        };
+        let body = settings
+            .clone()
+            .with_chatkit_configuration(features.clone())
+            .and_then(|s| {
+                s.create_session(
+                    UserId::parse("anon_1").expect("valid"),
+                    &SessionRequest::default(),
+                    &ShopProfile::seed(),
+                    now(),
+                )
+            })
+            .expect("body");
+        let json = serde_json::to_value(&body).expect("serialize");
+        assert_eq!(
+            json["chatkit_configuration"],
+            serde_json::json!({
+                "file_upload": {"enabled": true, "max_files": 4, "max_file_size": 20},
+                "history": {"enabled": true},
+                "automatic_thread_titling": {"enabled": false},
+            })
+        );
+        let too_big = ChatKitConfiguration {
+            file_upload: Some(FileUpload {
+                max_file_size: 513,
+                ..features.file_upload.expect("set")
+            }),
+            ..features.clone()
+        };
+        let err = settings.clone().with_chatkit_configuration(too_big);
+        assert!(
+            err.expect_err("513 MB")
+                .to_string()
+                .contains("max_file_size")
+        );
+        let no_threads = ChatKitConfiguration {
+            history: Some(History {
+                enabled: true,
+                recent_threads: Some(0),
+            }),
+            ..features
+        };
+        assert!(settings.with_chatkit_configuration(no_threads).is_err());
     }
 }

@@ -61,7 +61,10 @@ impl App {
                     config.summary_model = settings.lead_summary_model.clone();
                     let client = Arc::new(OpenAiClient::new(config).context("OPENAI_API_KEY")?);
                     let workflow = WorkflowId::parse(workflow_id).context("CHATKIT_WORKFLOW_ID")?;
-                    (client.clone(), client, Some(SessionSettings::new(workflow)))
+                    let sessions = settings
+                        .sessions(workflow)
+                        .context("LEADS_FILE_UPLOAD… / LEADS_SESSION…")?;
+                    (client.clone(), client, Some(sessions))
                 }
                 Mode::Preview => (
                     Arc::new(preview::sample_chatkit()?),

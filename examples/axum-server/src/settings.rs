@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chatkit_leads_core::chatkit::ChatKitConfiguration;
 use chatkit_leads_core::photos::PhotoPolicy;
+use chatkit_leads_core::session::{SessionError, SessionOptions, SessionSettings, WorkflowId};
 use chatkit_leads_core::sweep::SweepSettings;
 use chatkit_leads_photos::{FetchPolicy, HttpPhotoFetcher};
 
@@ -77,6 +79,40 @@ pub struct Settings {
     /// `none` when the page lives on another site (the cookie is `Secure`).
     #[arg(long, env = "LEADS_COOKIE_SAMESITE", default_value = "lax", value_parser = parse_same_site)]
     pub leads_cookie_samesite: SameSite,
+
+    /// Let customers attach files (photos) in the chat: ChatKit's own
+    /// default is off, and the lead email carries the photos.
+    #[arg(long, env = "LEADS_FILE_UPLOAD", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leads_file_upload: bool,
+
+    /// Most files a customer may attach in one session.
+    #[arg(long, env = "LEADS_FILE_UPLOAD_MAX_FILES", default_value_t = ChatKitConfiguration::DEFAULT_MAX_FILES, value_parser = clap::value_parser!(u32).range(1..))]
+    pub leads_file_upload_max_files: u32,
+
+    /// Largest file a customer may attach, in MB (1 to 512).
+    #[arg(long, env = "LEADS_FILE_UPLOAD_MAX_MB", default_value_t = ChatKitConfiguration::DEFAULT_MAX_FILE_MB, value_parser = clap::value_parser!(u32).range(1..=512))]
+    pub leads_file_upload_max_mb: u32,
+
+    /// Show customers their earlier chats.
+    #[arg(long, env = "LEADS_CHAT_HISTORY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leads_chat_history: bool,
+
+    /// Show at most this many of the customer's recent chats (unset: all).
+    #[arg(long, env = "LEADS_CHAT_HISTORY_THREADS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub leads_chat_history_threads: Option<u32>,
+
+    /// Let ChatKit title each chat by itself.
+    #[arg(long, env = "LEADS_THREAD_TITLING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leads_thread_titling: bool,
+
+    /// A ChatKit session's lifetime in seconds (unset: ChatKit's 10 minutes).
+    #[arg(long, env = "LEADS_SESSION_EXPIRES_SECONDS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub leads_session_expires_seconds: Option<u32>,
+
+    /// Requests a minute one session's client secret may make (unset:
+    /// ChatKit's default).
+    #[arg(long, env = "LEADS_SESSION_RATE_PER_MINUTE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub leads_session_rate_per_minute: Option<u32>,
 
     /// Trust the browser's `user` instead of a signed cookie (the seed's
     /// behaviour; not recommended).
@@ -289,6 +325,27 @@ impl Settings {
         Ok(Some(
             HttpPhotoFetcher::new(policy).context("the photo fetcher")?,
         ))
+    }
+
+    /// How sessions of `workflow` are minted: ChatKit's features
+    /// (`LEADS_FILE_UPLOAD…`, `LEADS_CHAT_HISTORY…`, `LEADS_THREAD_TITLING`)
+    /// and the session's lifetime and rate limit.
+    pub fn sessions(&self, workflow: WorkflowId) -> Result<SessionSettings, SessionError> {
+        let upload = self.leads_file_upload.then_some((
+            self.leads_file_upload_max_files,
+            self.leads_file_upload_max_mb,
+        ));
+        let options = SessionOptions {
+            features: ChatKitConfiguration::with(
+                upload,
+                self.leads_chat_history,
+                self.leads_chat_history_threads,
+                self.leads_thread_titling,
+            ),
+            expires_after: self.leads_session_expires_seconds,
+            rate_limit: self.leads_session_rate_per_minute,
+        };
+        SessionSettings::configured(workflow, options)
     }
 
     /// The sweep's settings.

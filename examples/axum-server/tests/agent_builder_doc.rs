@@ -41,5 +41,39 @@ async fn every_state_variable_the_server_sends_is_described_for_the_agent() {
         undocumented.is_empty(),
         "docs/agent-builder.md lacks a row for {undocumented:?}"
     );
-    assert_eq!(variables["locale"], "es", "the page's locale reaches the agent");
+    assert_eq!(
+        variables["locale"], "es",
+        "the page's locale reaches the agent"
+    );
+}
+
+#[tokio::test]
+async fn sessions_let_customers_attach_photos_unless_the_operator_turns_it_off() {
+    let live = Live::start().await;
+    for (setting, uploads) in [(None, true), (Some("false"), false)] {
+        let env = match setting {
+            Some(value) => live.with("LEADS_FILE_UPLOAD", value),
+            None => live.env.clone(),
+        };
+        let server = ServerProcess::start(&binary(), &env).await;
+        let answer = reqwest::Client::new()
+            .post(format!("{}/session", server.url()))
+            .body("{}")
+            .send()
+            .await
+            .expect("session");
+        assert_eq!(answer.status(), 200);
+        let sent = live
+            .fake
+            .requests()
+            .into_iter()
+            .rev()
+            .find(|r| r.method == "POST" && r.path == "/v1/chatkit/sessions")
+            .and_then(|r| r.body)
+            .expect("the session request");
+        let upload = &sent["chatkit_configuration"]["file_upload"];
+        assert_eq!(upload["enabled"], uploads, "{sent}");
+        assert_eq!(upload["max_files"], 10);
+        assert_eq!(sent["chatkit_configuration"]["history"]["enabled"], true);
+    }
 }

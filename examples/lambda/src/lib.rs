@@ -174,7 +174,10 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
         _ => UserIdentity::TrustBrowser,
     };
     let router = LeadsRouter::new(Arc::clone(&workflow))
-        .sessions(SessionSettings::new(workflow_id))
+        .sessions(
+            SessionSettings::configured(workflow_id, settings.sessions.clone())
+                .context("LEADS_FILE_UPLOAD… / LEADS_SESSION…")?,
+        )
         .cors_origins(settings.allowed_origins.iter().map(String::as_str))
         .rate_limits(settings.rate_limits)
         .identity(identity)

@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::bail;
 use chatkit_leads_axum::{RateLimits, SameSite};
 use chatkit_leads_core::EmailAddress;
+use chatkit_leads_core::chatkit::ChatKitConfiguration;
 use chatkit_leads_core::photos::PhotoPolicy;
+use chatkit_leads_core::session::SessionOptions;
 use chatkit_leads_core::sweep::SweepSettings;
 use chatkit_leads_photos::FetchPolicy;
 use chatkit_leads_webhook::SinkSettings;
@@ -99,6 +101,12 @@ pub struct Settings {
     /// environment counts on its own; docs/deploy-lambda.md says what to
     /// put in front for a limit across them.
     pub rate_limits: RateLimits,
+    /// How sessions are minted, as on the server: `LEADS_FILE_UPLOAD`
+    /// (true), `LEADS_FILE_UPLOAD_MAX_FILES` (10), `LEADS_FILE_UPLOAD_MAX_MB`
+    /// (20), `LEADS_CHAT_HISTORY` (true), `LEADS_CHAT_HISTORY_THREADS`
+    /// (all), `LEADS_THREAD_TITLING` (true), `LEADS_SESSION_EXPIRES_SECONDS`
+    /// and `LEADS_SESSION_RATE_PER_MINUTE` (ChatKit's defaults).
+    pub sessions: SessionOptions,
     /// The webhooks and Slack (`LEADS_WEBHOOK_URL`, `LEADS_WEBHOOK_SECRET`,
     /// `LEADS_SLACK_WEBHOOK_URL`, `LEADS_WEBHOOK_ALLOW_PRIVATE`,
     /// `LEADS_WEBHOOK_TIMEOUT_SECONDS`, `LEADS_SINK_TRANSCRIPT`; more
@@ -202,6 +210,7 @@ impl Settings {
         let sweep_horizon = problems.whole(&get, "LEADS_SWEEP_HORIZON_HOURS", 168);
         let sweep_budget = problems.whole(&get, "LEADS_SWEEP_BUDGET_SECONDS", 10);
         let photos = problems.photos(&get);
+        let sessions = problems.sessions(&get);
         let per_address = problems.per_minute(&get, "LEADS_RATE_PER_ADDRESS", 60);
         let per_user = problems.per_minute(&get, "LEADS_RATE_PER_USER", 20);
         let sinks = SinkSettings::from_lookup(get)
@@ -265,6 +274,7 @@ impl Settings {
             },
             photos: photos.flatten(),
             sinks: sinks.unwrap_or_default(),
+            sessions: present(sessions, "LEADS_FILE_UPLOAD_MAX_FILES")?,
             sweep: SweepSettings {
                 quiet: Duration::from_secs(present(sweep_quiet, "LEADS_SWEEP_QUIET_SECONDS")?),
                 horizon: Duration::from_secs(
@@ -380,6 +390,55 @@ impl Problems {
             Duration::from_secs(budget),
         );
         Some((max > 0).then_some((policy, fetch)))
+    }
+
+    /// The session settings (see [`Settings::sessions`]).
+    fn sessions(&mut self, get: &impl Fn(&str) -> Option<String>) -> Option<SessionOptions> {
+        let on_unless_off = |this: &mut Self, name| get(name).is_none() || this.flag(get, name);
+        let upload = on_unless_off(self, "LEADS_FILE_UPLOAD");
+        let max_files = self.counted(get, "LEADS_FILE_UPLOAD_MAX_FILES", 1, u32::MAX)?;
+        let max_mb = self.counted(get, "LEADS_FILE_UPLOAD_MAX_MB", 1, 512)?;
+        let history = on_unless_off(self, "LEADS_CHAT_HISTORY");
+        let titling = on_unless_off(self, "LEADS_THREAD_TITLING");
+        let recent = self.counted(get, "LEADS_CHAT_HISTORY_THREADS", 1, u32::MAX)?;
+        let expires_after = self.counted(get, "LEADS_SESSION_EXPIRES_SECONDS", 1, u32::MAX)?;
+        let rate_limit = self.counted(get, "LEADS_SESSION_RATE_PER_MINUTE", 1, u32::MAX)?;
+        Some(SessionOptions {
+            features: ChatKitConfiguration::with(
+                upload.then_some((
+                    max_files.unwrap_or(ChatKitConfiguration::DEFAULT_MAX_FILES),
+                    max_mb.unwrap_or(ChatKitConfiguration::DEFAULT_MAX_FILE_MB),
+                )),
+                history,
+                recent,
+                titling,
+            ),
+            expires_after,
+            rate_limit,
+        })
+    }
+
+    /// `name` as a whole number in `min..=max`, `None` inside the `Some`
+    /// when unset; out of range or not a number is reported.
+    fn counted(
+        &mut self,
+        get: &impl Fn(&str) -> Option<String>,
+        name: &str,
+        min: u32,
+        max: u32,
+    ) -> Option<Option<u32>> {
+        let Some(raw) = get(name) else {
+            return Some(None);
+        };
+        match raw.parse::<u32>() {
+            Ok(n) if (min..=max).contains(&n) => Some(Some(n)),
+            _ => {
+                self.invalid(&format!(
+                    "{name} must be a whole number from {min} to {max}"
+                ));
+                None
+            }
+        }
     }
 
     fn flag(&mut self, get: &impl Fn(&str) -> Option<String>, name: &str) -> bool {
@@ -528,6 +587,33 @@ mod tests {
             ),
             (120, 45, 60)
         );
+    }
+
+    #[test]
+    fn sessions_allow_photo_uploads_by_default_and_every_feature_is_a_setting() {
+        let on = settings(COMPLETE).expect("complete").sessions;
+        let upload = on.features.file_upload.expect("sent");
+        assert!(upload.enabled, "customers can attach photos");
+        assert_eq!((upload.max_files, upload.max_file_size), (10, 20));
+        assert_eq!((on.expires_after, on.rate_limit), (None, None));
+        let mut pairs = COMPLETE.to_vec();
+        pairs.extend([
+            ("LEADS_FILE_UPLOAD", "false"),
+            ("LEADS_CHAT_HISTORY_THREADS", "5"),
+            ("LEADS_THREAD_TITLING", "0"),
+            ("LEADS_SESSION_EXPIRES_SECONDS", "1800"),
+        ]);
+        let off = settings(&pairs).expect("valid").sessions;
+        assert!(!off.features.file_upload.expect("sent").enabled);
+        assert_eq!(off.features.history.and_then(|h| h.recent_threads), Some(5));
+        assert_eq!(
+            off.features.automatic_thread_titling.map(|t| t.enabled),
+            Some(false)
+        );
+        assert_eq!(off.expires_after, Some(1800));
+        pairs.push(("LEADS_FILE_UPLOAD_MAX_MB", "600"));
+        let err = settings(&pairs).expect_err("too big").to_string();
+        assert!(err.contains("LEADS_FILE_UPLOAD_MAX_MB"), "{err}");
     }
 
     #[test]
