@@ -16,6 +16,7 @@ use chatkit_leads_openai::{ApiKey, OpenAiClient, OpenAiConfig};
 use chatkit_leads_webhook::SinkSettings;
 use tracing::{info, warn};
 
+use crate::choice::Backends;
 use crate::settings::{Mode, Settings};
 use crate::{backends, preview};
 
@@ -36,6 +37,8 @@ pub struct App {
     pub mode: Mode,
     /// Session minting, in live mode.
     sessions: Option<SessionSettings>,
+    /// The store and mailer in use, and why.
+    pub backends: Backends,
 }
 
 impl App {
@@ -46,8 +49,9 @@ impl App {
             Some(path) => ShopProfile::from_toml_file(path).context("LEADS_SHOP_CONFIG")?,
             None => ShopProfile::seed(),
         };
-        let store = backends::store(&settings.leads_store).await?;
-        let mailer = backends::mailer(&settings.leads_mailer).await?;
+        let chosen = Backends::choose(settings, &mode);
+        let store = backends::store(&chosen.store).await?;
+        let mailer = backends::mailer(&chosen.mailer).await?;
 
         let (chatkit, summarizer, sessions): (Arc<dyn ChatKitClient>, Arc<dyn Summarizer>, _) =
             match &mode {
@@ -109,6 +113,7 @@ impl App {
             workflow: Arc::new(workflow),
             mode,
             sessions,
+            backends: chosen,
         })
     }
 
@@ -124,7 +129,6 @@ impl App {
         match (&self.mode, &self.sessions) {
             (Mode::Live { .. }, Some(sessions)) => {
                 router = router.sessions(sessions.clone());
-                info!(store = %scheme(&settings.leads_store), mailer = %scheme(&settings.leads_mailer), "live mode");
             }
             _ => {
                 warn!(

@@ -507,12 +507,12 @@ async fn check(app: &App, settings: &Settings, out: &Output) -> Exit {
     let checks = [
         Check::new(
             "store",
-            crate::app::scheme(&settings.leads_store),
+            crate::app::scheme(&app.backends.store),
             ports.store.ping().await.err(),
         ),
         Check::new(
             "mailer",
-            crate::app::scheme(&settings.leads_mailer),
+            crate::app::scheme(&app.backends.mailer),
             ports
                 .mailer
                 .check(&app.workflow.config().envelope.from)

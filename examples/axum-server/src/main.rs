@@ -7,6 +7,7 @@
 mod admin;
 mod app;
 mod backends;
+mod choice;
 mod cli;
 mod preview;
 mod settings;
@@ -88,6 +89,7 @@ fn main() -> ExitCode {
 
 /// Serves the router until SIGTERM or ctrl-c, with the background sweep.
 async fn serve(app: &App, settings: &Settings) -> anyhow::Result<()> {
+    app.backends.announce(settings, &app.mode)?;
     let router = app.router(settings)?;
     let admin = match settings.leads_admin_bind {
         Some(bind) => Some(admin::start(bind).await?),

@@ -57,13 +57,32 @@ pub struct Settings {
 
     /// Lead store: `sqlite://<path>`, `postgres://user[:pass]@host:port/db`
     /// or `dynamodb://<table>` (AWS settings from the standard chain).
-    #[arg(long, env = "LEADS_STORE", default_value = "sqlite://chatkit-leads.db")]
-    pub leads_store: String,
+    /// Unset: the seed's table when `LEAD_DEDUPE_TABLE_NAME` is set (live
+    /// mode), else `sqlite://chatkit-leads.db`.
+    #[arg(long, env = "LEADS_STORE")]
+    pub leads_store: Option<String>,
 
     /// Mailer: `outbox:<dir>`, `smtp://[user:pass@]host:port` (STARTTLS),
     /// `smtps://…` (implicit TLS) or `ses` (SES v2, AWS standard chain).
-    #[arg(long, env = "LEADS_MAILER", default_value = "outbox:./outbox")]
-    pub leads_mailer: String,
+    /// Unset: SES with the seed's environment (`LEAD_DEDUPE_TABLE_NAME`),
+    /// else `outbox:./outbox` (in live mode with a loud warning).
+    #[arg(long, env = "LEADS_MAILER")]
+    pub leads_mailer: Option<String>,
+
+    /// The seed's DynamoDB table: with it (and no `LEADS_STORE` /
+    /// `LEADS_MAILER`) a live server uses that table and SES, as the seed
+    /// did.
+    #[arg(long, env = "LEAD_DEDUPE_TABLE_NAME")]
+    pub lead_dedupe_table_name: Option<String>,
+
+    /// Serve live mode on a non-loopback address although leads are only
+    /// written to the outbox (no `LEADS_MAILER`).
+    #[arg(long, env = "LEADS_ALLOW_OUTBOX", default_value_t = false, action = clap::ArgAction::Set)]
+    pub leads_allow_outbox: bool,
+
+    /// Serve the offline preview on a non-loopback address.
+    #[arg(long, env = "LEADS_PREVIEW_PUBLIC", default_value_t = false, action = clap::ArgAction::Set)]
+    pub leads_preview_public: bool,
 
     /// TOML file with the shop profile and hours (default: the bundled example shop).
     #[arg(long, env = "LEADS_SHOP_CONFIG")]
