@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use chatkit_leads_core::chatkit::{Thread, ThreadItem};
 use chatkit_leads_core::email::{
-    DOCUMENT_VERSION, Diagnostics, EmailCopy, LeadDocument, LeadEmailInput, PossibleDuplicate,
-    RenderedEmail, build, document, render,
+    DOCUMENT_VERSION, Diagnostics, DraftCopy, DraftLanguages, EmailCopy, LeadDocument,
+    LeadEmailInput, PossibleDuplicate, RenderedEmail, build, document, render,
 };
 use chatkit_leads_core::photos::Photos;
 use chatkit_leads_core::transcript::{Message, Speaker};
 use chatkit_leads_core::{
-    Contact, EmailAddress, Envelope, LeadRequest, LeadSummary, OutgoingEmail, ShopProfile,
+    Contact, EmailAddress, Envelope, LeadRequest, LeadSummary, Locale, OutgoingEmail, ShopProfile,
     ThreadId, Transcript, TriggerReason,
 };
 use proptest::prelude::*;
@@ -641,6 +641,60 @@ fn without_a_summary_the_drafts_use_the_fallback_greeting() {
     assert_in_both(&email, "— Craig's Auto Upholstery, (408) 379-3820");
     assert_in_both(&email, "(408) 379-3820\n100 Example Street, San Jose, CA");
     assert_in_both(&email, "No AI summary for this lead");
+}
+
+#[test]
+fn without_a_summary_a_spanish_chat_gets_spanish_drafts() {
+    let mut case = Case::fixture("cthr_fx_es_boat_email");
+    case.request.locale = Locale::parse("es-MX");
+    let email = case.render();
+    assert_in_both(
+        &email,
+        "Hola estimado cliente, gracias por contactar a Craig's Auto Upholstery sobre su proyecto.",
+    );
+    assert_in_both(&email, "Su conversación con Craig's Auto Upholstery");
+    assert!(!email.text.contains("Hi there"), "not the English fallback");
+    assert!(!email.html.contains("dir=\"rtl\""));
+}
+
+#[test]
+fn the_models_language_picks_the_drafts_and_a_page_in_an_unknown_language_gets_english() {
+    let mut case = Case::fixture("cthr_fx_en_truck_seats");
+    case.request.locale = Locale::parse("fr");
+    assert_in_both(&case.render(), "Hi there, thanks for contacting");
+    case.summary = Some(LeadSummary {
+        customer_language: Some("Spanish".to_owned()),
+        ..LeadSummary::default()
+    });
+    assert_in_both(
+        &case.render(),
+        "Hola estimado cliente, gracias por contactar",
+    );
+}
+
+#[test]
+fn settings_add_languages_and_right_to_left_drafts_are_marked() {
+    let mut case = Case::fixture("cthr_fx_en_truck_seats");
+    case.request.locale = Locale::parse("ar-EG");
+    case.copy.drafts = DraftLanguages::default().with(
+        "ar",
+        DraftCopy {
+            outreach: "مرحبا {name}، شكرا لتواصلك مع {shop}.".to_owned(),
+            email_subject: "محادثتك مع {shop}".to_owned(),
+            fallback_name: "عزيزي العميل".to_owned(),
+            fallback_project: "مشروعك".to_owned(),
+        },
+    );
+    let email = case.render();
+    assert_in_both(
+        &email,
+        "مرحبا عزيزي العميل، شكرا لتواصلك مع Craig's Auto Upholstery.",
+    );
+    assert_eq!(
+        email.html.matches("dir=\"rtl\"").count(),
+        3,
+        "SMS, subject and body"
+    );
 }
 
 #[test]

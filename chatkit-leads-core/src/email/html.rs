@@ -232,14 +232,21 @@ impl Page<'_> {
     fn drafts(&mut self, email: &LeadEmail) -> fmt::Result {
         self.heading("Drafts")?;
         let d = &email.drafts;
+        // The drafts are in the customer's language: an Arabic or Hebrew
+        // one reads right to left, the labels around it stay as they are.
+        let (dir, open, close) = if d.right_to_left {
+            (" dir=\"rtl\"", "<span dir=\"rtl\">", "</span>")
+        } else {
+            ("", "", "")
+        };
         write!(
             self.out,
             "<div><span style=\"color:{MUTED};\">SMS:</span></div>\
-             <div style=\"margin:2px 0 10px;padding:8px 10px;background:#f9fafb;\
+             <div{dir} style=\"margin:2px 0 10px;padding:8px 10px;background:#f9fafb;\
              border:1px solid {RULE};border-radius:4px;\">{sms}</div>\
-             <div style=\"margin:0 0 10px;\"><span style=\"color:{MUTED};\">Email subject:</span> {subject}</div>\
+             <div style=\"margin:0 0 10px;\"><span style=\"color:{MUTED};\">Email subject:</span> {open}{subject}{close}</div>\
              <div><span style=\"color:{MUTED};\">Email body:</span></div>\
-             <div style=\"margin:2px 0 10px;padding:8px 10px;background:#f9fafb;\
+             <div{dir} style=\"margin:2px 0 10px;padding:8px 10px;background:#f9fafb;\
              border:1px solid {RULE};border-radius:4px;\">{body}</div>",
             sms = Multiline(&d.sms),
             subject = Escaped(&d.email_subject),

@@ -1,6 +1,7 @@
 //! What a lead email is built from: the workflow's facts about this
 //! attempt and the shop's wording.
 
+use super::languages::DraftLanguages;
 use crate::chatkit::Thread;
 use crate::contact::Contact;
 use crate::photos::Photos;
@@ -94,17 +95,9 @@ pub struct EmailCopy {
     pub possible_duplicate_prefix: String,
     /// Subject prefix when an operator sends a sent lead again.
     pub resend_prefix: String,
-    /// Outreach draft used when the model wrote none. Placeholders:
-    /// `{name}` (the customer's name or [`EmailCopy::fallback_name`]),
-    /// `{shop}` (the shop name) and `{project}` (the project or
-    /// [`EmailCopy::fallback_project`]). The shop's signature is added after it.
-    pub fallback_outreach: String,
-    /// Subject of the email draft; same placeholders as `fallback_outreach`.
-    pub draft_email_subject: String,
-    /// `{name}` when the customer's name is unknown.
-    pub fallback_name: String,
-    /// `{project}` when the project is unknown.
-    pub fallback_project: String,
+    /// Outreach drafts used when the model wrote none, by the chat's
+    /// language (English and Spanish built in).
+    pub drafts: DraftLanguages,
 }
 
 impl Default for EmailCopy {
@@ -118,13 +111,7 @@ impl Default for EmailCopy {
             ],
             possible_duplicate_prefix: "[Possible duplicate]".to_owned(),
             resend_prefix: "[Resend]".to_owned(),
-            fallback_outreach: "Hi {name}, thanks for contacting {shop} about {project}. \
-We'd be glad to help. Could you send us 2-4 photos (one wide shot and one or two close-ups) \
-and let us know the best time to reach you?"
-                .to_owned(),
-            draft_email_subject: "Your chat with {shop}".to_owned(),
-            fallback_name: "there".to_owned(),
-            fallback_project: "your project".to_owned(),
+            drafts: DraftLanguages::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ mod document;
 mod escape;
 mod html;
 mod input;
+mod languages;
 mod links;
 mod message;
 mod mime;
@@ -27,6 +28,7 @@ pub use document::{
 pub use input::{
     Diagnostics, EmailCopy, LeadEmailInput, NewContact, PossibleDuplicate, Resend, UpdateEmailInput,
 };
+pub use languages::{ChosenDrafts, DraftCopy, DraftLanguages};
 pub use message::{Envelope, InlineImage, OutgoingEmail, RenderedEmail};
 
 use crate::contact::EmailAddress;

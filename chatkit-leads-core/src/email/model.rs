@@ -94,6 +94,8 @@ pub(crate) struct Drafts {
     pub email_subject: String,
     /// Email body, signed, with the shop address.
     pub email_body: String,
+    /// In a right-to-left language: the HTML lays them out so.
+    pub right_to_left: bool,
 }
 
 /// One transcript message, its text borrowed from the transcript: a
@@ -534,7 +536,15 @@ pub(crate) fn call_script(model: &[String], copy: &EmailCopy) -> Vec<String> {
 /// fallback, always signed with the shop's name and phone.
 fn drafts(input: &LeadEmailInput<'_>, name: Option<&str>, project: Option<&str>) -> Drafts {
     let shop = input.shop;
-    let copy = input.copy;
+    // The customer's language: as the model heard it, else the page's.
+    let languages: Vec<&str> = input
+        .summary
+        .and_then(|s| s.customer_language.as_deref())
+        .into_iter()
+        .chain(input.request.locale.as_ref().map(|l| l.as_str()))
+        .collect();
+    let chosen = input.copy.drafts.choose(&languages);
+    let copy = chosen.copy;
     let shop_name = single_line(&shop.name);
     let project_phrase = project.map(lowercase_first);
     let vars = [
@@ -550,15 +560,16 @@ fn drafts(input: &LeadEmailInput<'_>, name: Option<&str>, project: Option<&str>)
         .and_then(|s| s.outreach_message.as_deref())
         .map(clean)
         .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| clean(&fill(&copy.fallback_outreach, &vars)));
+        .unwrap_or_else(|| clean(&fill(&copy.outreach, &vars)));
     let phone = single_line(shop.phone.display());
     Drafts {
         sms: format!("{message}\n— {shop_name}, {phone}"),
-        email_subject: single_line(&fill(&copy.draft_email_subject, &vars)),
+        email_subject: single_line(&fill(&copy.email_subject, &vars)),
         email_body: format!(
             "{message}\n\n{shop_name}\n{phone}\n{}",
             single_line(&shop.address)
         ),
+        right_to_left: chosen.right_to_left,
     }
 }
 

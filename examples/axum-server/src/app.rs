@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
+use chatkit_leads_core::email::DraftLanguages;
 use chatkit_leads_core::session::{SessionSettings, WorkflowId};
 use chatkit_leads_core::{
     ChatKitClient, EmailAddress, Envelope, LeadConfig, LeadStore, LeadWorkflow, Mailer,
@@ -45,8 +46,9 @@ impl App {
     /// Opens the store and the mailer and builds the workflow.
     pub async fn assemble(settings: &Settings) -> anyhow::Result<Self> {
         let mode = settings.mode()?;
-        let shop = match settings.leads_shop_config.as_deref() {
-            Some(path) => ShopProfile::from_toml_file(path).context("LEADS_SHOP_CONFIG")?,
+        let file = settings_file(settings.leads_shop_config.as_deref())?;
+        let shop = match &file {
+            Some(text) => ShopProfile::from_toml(text).context("LEADS_SHOP_CONFIG")?,
             None => ShopProfile::seed(),
         };
         let chosen = Backends::choose(settings, &mode);
@@ -87,6 +89,11 @@ impl App {
         config.recheck_after = Duration::from_secs(settings.leads_sweep_recheck_seconds);
         config.updates = UpdatePolicy::checking_every(settings.leads_update_check_seconds);
         config.photos = settings.photo_policy();
+        if let Some(text) = &file {
+            config.copy.drafts = DraftLanguages::default()
+                .with_toml(text)
+                .context("LEADS_SHOP_CONFIG [drafts.…]")?;
+        }
         let ports = Ports {
             chatkit,
             store,
@@ -100,7 +107,7 @@ impl App {
         if let (Mode::Live { .. }, Some(fetcher)) = (&mode, settings.photo_fetcher()?) {
             workflow = workflow.with_photos(Arc::new(fetcher));
         }
-        let sinks = sink_settings(settings.leads_shop_config.as_deref())?;
+        let sinks = sink_settings(file.as_deref())?;
         let built = sinks.sinks()?;
         if !built.is_empty() {
             let ids: Vec<&str> = built.iter().map(|sink| sink.id()).collect();
@@ -150,16 +157,22 @@ impl App {
     }
 }
 
+/// The settings file (`LEADS_SHOP_CONFIG`), read once: the shop profile,
+/// the drafts' languages and the webhooks all come from it.
+fn settings_file(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    path.map(|path| {
+        std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("LEADS_SHOP_CONFIG: cannot read it: {}", e.kind()))
+    })
+    .transpose()
+}
+
 /// The sinks of the environment (`LEADS_WEBHOOK_…`, `LEADS_SLACK_…`) and
 /// of the settings file's `[[webhooks]]` tables.
-pub fn sink_settings(file: Option<&std::path::Path>) -> anyhow::Result<SinkSettings> {
+fn sink_settings(file: Option<&str>) -> anyhow::Result<SinkSettings> {
     let sinks = SinkSettings::from_lookup(|name| std::env::var(name).ok())?;
     Ok(match file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("LEADS_SHOP_CONFIG: cannot read it: {}", e.kind()))?;
-            sinks.with_file(&text)?
-        }
+        Some(text) => sinks.with_file(text)?,
         None => sinks,
     })
 }

@@ -49,6 +49,7 @@ use std::time::Duration;
 use anyhow::Context;
 use aws_config::SdkConfig;
 use chatkit_leads_axum::{CookieKey, Deliveries, LeadsRouter, UserIdentity};
+use chatkit_leads_core::email::DraftLanguages;
 use chatkit_leads_core::session::{SessionSettings, WorkflowId};
 use chatkit_leads_core::sweep::{SweepSettings, SweepSummary};
 use chatkit_leads_core::{
@@ -108,8 +109,13 @@ impl Function {
 /// timings); each message names the setting.
 pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Function> {
     let secrets = secrets::resolve(settings, aws).await?;
-    let shop = match settings.leads_shop_config.as_deref() {
-        Some(path) => ShopProfile::from_toml_file(path).context("LEADS_SHOP_CONFIG")?,
+    // The settings file, read once: shop profile, drafts' languages, webhooks.
+    let file = match settings.leads_shop_config.as_deref() {
+        Some(path) => Some(std::fs::read_to_string(path).context("LEADS_SHOP_CONFIG")?),
+        None => None,
+    };
+    let shop = match &file {
+        Some(text) => ShopProfile::from_toml(text).context("LEADS_SHOP_CONFIG")?,
         None => ShopProfile::seed(),
     };
 
@@ -137,6 +143,11 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
     if let Some((photos, _)) = &settings.photos {
         config.photos = *photos;
     }
+    if let Some(text) = &file {
+        config.copy.drafts = DraftLanguages::default()
+            .with_toml(text)
+            .context("LEADS_SHOP_CONFIG [drafts.…]")?;
+    }
 
     let ports = Ports {
         chatkit: Arc::clone(&openai),
@@ -155,9 +166,8 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
         workflow = workflow.with_photos(Arc::new(fetcher));
     }
     let mut sinks = settings.sinks.clone();
-    if let Some(path) = settings.leads_shop_config.as_deref() {
-        let text = std::fs::read_to_string(path).context("LEADS_SHOP_CONFIG")?;
-        sinks = sinks.with_file(&text)?;
+    if let Some(text) = &file {
+        sinks = sinks.with_file(text)?;
     }
     let workflow = Arc::new(
         workflow
