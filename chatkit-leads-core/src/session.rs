@@ -590,11 +590,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn overrides_are_serialized_when_given() {
-        let body = SessionSettings::new(WorkflowId::parse("wf_a").expect("valid"))
-            .with_expires_after(900)
-            .and_then(|s| s.with_rate_limit(30))
+    /// The JSON body `settings` send for a default request.
+    fn session_json(settings: Result<SessionSettings, SessionError>) -> serde_json::Value {
+        let body = settings
             .and_then(|s| {
                 s.create_session(
                     UserId::parse("anon_1").expect("valid"),
@@ -604,7 +602,16 @@ mod tests {
                 )
             })
             .expect("body");
-        let json = serde_json::to_value(&body).expect("serialize");
+        serde_json::to_value(&body).expect("serialize")
+    }
+
+    #[test]
+    fn overrides_are_serialized_when_given() {
+        let json = session_json(
+            SessionSettings::new(WorkflowId::parse("wf_a").expect("valid"))
+                .with_expires_after(900)
+                .and_then(|s| s.with_rate_limit(30)),
+        );
         assert_eq!(
             json["expires_after"],
             serde_json::json!({"anchor": "created_at", "seconds": 900})
@@ -631,19 +638,11 @@ mod tests {
             }),
             automatic_thread_titling: Some(Enabled { enabled: false }),
         };
-        let body = settings
-            .clone()
-            .with_chatkit_configuration(features.clone())
-            .and_then(|s| {
-                s.create_session(
-                    UserId::parse("anon_1").expect("valid"),
-                    &SessionRequest::default(),
-                    &ShopProfile::seed(),
-                    now(),
-                )
-            })
-            .expect("body");
-        let json = serde_json::to_value(&body).expect("serialize");
+        let json = session_json(
+            settings
+                .clone()
+                .with_chatkit_configuration(features.clone()),
+        );
         assert_eq!(
             json["chatkit_configuration"],
             serde_json::json!({

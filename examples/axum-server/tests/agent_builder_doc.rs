@@ -9,24 +9,31 @@ use chatkit_leads_test_support::{ServerProcess, repo_root};
 use common::{Live, binary};
 use serde_json::json;
 
-#[tokio::test]
-async fn every_state_variable_the_server_sends_is_described_for_the_agent() {
-    let live = Live::start().await;
-    let server = ServerProcess::start(&binary(), &live.env).await;
+/// Mints a session with `body` through `server`: the body the server sent
+/// to ChatKit.
+async fn minted(live: &Live, server: &ServerProcess, body: &str) -> serde_json::Value {
     let answer = reqwest::Client::new()
         .post(format!("{}/session", server.url()))
-        .body(json!({"locale": "es", "pageUrl": "https://shop.example/es/"}).to_string())
+        .body(body.to_owned())
         .send()
         .await
         .expect("session");
     assert_eq!(answer.status(), 200);
-    let sent = live
-        .fake
+    live.fake
         .requests()
         .into_iter()
+        .rev()
         .find(|r| r.method == "POST" && r.path == "/v1/chatkit/sessions")
         .and_then(|r| r.body)
-        .expect("the session request");
+        .expect("the session request")
+}
+
+#[tokio::test]
+async fn every_state_variable_the_server_sends_is_described_for_the_agent() {
+    let live = Live::start().await;
+    let server = ServerProcess::start(&binary(), &live.env).await;
+    let body = json!({"locale": "es", "pageUrl": "https://shop.example/es/"});
+    let sent = minted(&live, &server, &body.to_string()).await;
     let variables = sent["workflow"]["state_variables"]
         .as_object()
         .expect("state variables")
@@ -56,21 +63,7 @@ async fn sessions_let_customers_attach_photos_unless_the_operator_turns_it_off()
             None => live.env.clone(),
         };
         let server = ServerProcess::start(&binary(), &env).await;
-        let answer = reqwest::Client::new()
-            .post(format!("{}/session", server.url()))
-            .body("{}")
-            .send()
-            .await
-            .expect("session");
-        assert_eq!(answer.status(), 200);
-        let sent = live
-            .fake
-            .requests()
-            .into_iter()
-            .rev()
-            .find(|r| r.method == "POST" && r.path == "/v1/chatkit/sessions")
-            .and_then(|r| r.body)
-            .expect("the session request");
+        let sent = minted(&live, &server, "{}").await;
         let upload = &sent["chatkit_configuration"]["file_upload"];
         assert_eq!(upload["enabled"], uploads, "{sent}");
         assert_eq!(upload["max_files"], 10);
