@@ -590,6 +590,30 @@ mod tests {
     }
 
     #[test]
+    fn docs_configuration_lists_every_setting_the_lambda_reads() {
+        let read = std::cell::RefCell::new(Vec::new());
+        let env: HashMap<&str, &str> = COMPLETE.iter().copied().collect();
+        Settings::from_lookup(|name| {
+            read.borrow_mut().push(name.to_owned());
+            env.get(name).map(|v| (*v).to_owned())
+        })
+        .expect("complete");
+        let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it");
+        let doc = std::fs::read_to_string(format!("{root}/../../docs/configuration.md"))
+            .expect("docs/configuration.md");
+        let read = read.into_inner();
+        assert!(read.len() > 40, "{read:?}");
+        let missing: Vec<&String> = read
+            .iter()
+            .filter(|name| !doc.contains(&format!("| `{name}` |")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "docs/configuration.md has no row for {missing:?}"
+        );
+    }
+
+    #[test]
     fn sessions_allow_photo_uploads_by_default_and_every_feature_is_a_setting() {
         let on = settings(COMPLETE).expect("complete").sessions;
         let upload = on.features.file_upload.expect("sent");
