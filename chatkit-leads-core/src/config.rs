@@ -29,8 +29,10 @@ impl Default for LeasePolicy {
     }
 }
 
-/// When a lead with contact details is sent (SPEC §4 step 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// When a lead with contact details is sent (SPEC §4 step 7). In the
+/// settings file: `always`, `require_handoff_ready`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReadinessPolicy {
     /// Send as soon as the customer left a phone number or email.
     #[default]
@@ -41,8 +43,10 @@ pub enum ReadinessPolicy {
 }
 
 /// What to do when an earlier attempt started delivery and never recorded
-/// the outcome (SPEC §4 step 10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// the outcome (SPEC §4 step 10). In the settings file: `resend_flagged`,
+/// `alert_only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DuplicatePolicy {
     /// Send the lead again, flagged as a possible duplicate.
     #[default]

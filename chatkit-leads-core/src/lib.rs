@@ -40,6 +40,7 @@ pub mod ports;
 pub mod record;
 pub mod request;
 pub mod session;
+pub mod settings_file;
 pub mod shop;
 pub mod summary;
 pub mod sweep;

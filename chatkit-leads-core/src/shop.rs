@@ -35,6 +35,9 @@ pub enum ShopError {
     /// A required text field is empty.
     #[error("shop {0} must not be empty")]
     Empty(&'static str),
+    /// The settings file has a key no reader knows (a typo, most often).
+    #[error("the settings file has an unknown key `{0}`")]
+    UnknownKey(String),
 }
 
 /// A shop's phone number as shown and as dialled.

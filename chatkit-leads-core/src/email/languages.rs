@@ -83,46 +83,7 @@ pub struct ChosenDrafts<'a> {
     pub right_to_left: bool,
 }
 
-/// The part of the settings file the drafts read: `[drafts.<language>]`
-/// tables; other keys belong to others.
-#[derive(Deserialize)]
-struct FileDrafts {
-    #[serde(default)]
-    drafts: BTreeMap<String, DraftCopy>,
-}
-
 impl DraftLanguages {
-    /// Adds the `[drafts.<language>]` tables of the settings file `text`
-    /// (TOML), each with `outreach`, `email_subject`, `fallback_name` and
-    /// `fallback_project`:
-    ///
-    /// ```
-    /// use chatkit_leads_core::email::DraftLanguages;
-    /// let languages = DraftLanguages::default().with_toml(r#"
-    ///     shop_name = "read by the shop profile, not here"
-    ///     [drafts.fr]
-    ///     outreach = "Bonjour {name}, merci d'avoir contacté {shop}."
-    ///     email_subject = "Votre conversation avec {shop}"
-    ///     fallback_name = "cher client"
-    ///     fallback_project = "votre projet"
-    /// "#).unwrap();
-    /// assert_eq!(languages.choose(&["fr-CA"]).copy.fallback_name, "cher client");
-    /// ```
-    ///
-    /// # Errors
-    /// Invalid TOML, or a missing or unknown key in a `[drafts.…]` table
-    /// (the message names it).
-    pub fn with_toml(self, text: &str) -> Result<Self, crate::shop::ShopError> {
-        let file: FileDrafts =
-            toml::from_str(text).map_err(|e| crate::shop::ShopError::Toml(e.to_string()))?;
-        Ok(file
-            .drafts
-            .into_iter()
-            .fold(self, |languages, (language, copy)| {
-                languages.with(&language, copy)
-            }))
-    }
-
     /// Adds or replaces the wording for `language` (a primary subtag such
     /// as `fr`, any case).
     pub fn with(mut self, language: &str, copy: DraftCopy) -> Self {
@@ -199,14 +160,6 @@ mod tests {
         };
         let more = languages.with("FR", french.clone());
         assert_eq!(more.choose(&["fr-CA"]).copy, &french);
-    }
-
-    #[test]
-    fn a_typo_in_a_drafts_table_is_named() {
-        let err = DraftLanguages::default()
-            .with_toml("[drafts.fr]\noutreach = \"x\"\nemail_subjet = \"y\"\n")
-            .expect_err("typo");
-        assert!(err.to_string().contains("email_subjet"), "{err}");
     }
 
     #[test]

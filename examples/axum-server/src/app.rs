@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
-use chatkit_leads_core::email::DraftLanguages;
 use chatkit_leads_core::session::{SessionSettings, WorkflowId};
+use chatkit_leads_core::settings_file::SettingsFile;
 use chatkit_leads_core::{
     ChatKitClient, EmailAddress, Envelope, LeadConfig, LeadStore, LeadWorkflow, Mailer,
     NoSummarizer, Ports, ShopProfile, Summarizer, SystemClock, UpdatePolicy,
@@ -46,11 +46,14 @@ impl App {
     /// Opens the store and the mailer and builds the workflow.
     pub async fn assemble(settings: &Settings) -> anyhow::Result<Self> {
         let mode = settings.mode()?;
-        let file = settings_file(settings.leads_shop_config.as_deref())?;
-        let shop = match &file {
-            Some(text) => ShopProfile::from_toml(text).context("LEADS_SHOP_CONFIG")?,
-            None => ShopProfile::seed(),
+        let text = settings_file(settings.leads_shop_config.as_deref())?;
+        let file = match &text {
+            Some(text) => Some(SettingsFile::parse(text).context("LEADS_SHOP_CONFIG")?),
+            None => None,
         };
+        let shop = file
+            .as_ref()
+            .map_or_else(ShopProfile::seed, |file| file.shop.clone());
         let chosen = Backends::choose(settings, &mode);
         let store = backends::store(&chosen.store).await?;
         let mailer = backends::mailer(&chosen.mailer).await?;
@@ -89,10 +92,8 @@ impl App {
         config.recheck_after = Duration::from_secs(settings.leads_sweep_recheck_seconds);
         config.updates = UpdatePolicy::checking_every(settings.leads_update_check_seconds);
         config.photos = settings.photo_policy();
-        if let Some(text) = &file {
-            config.copy.drafts = DraftLanguages::default()
-                .with_toml(text)
-                .context("LEADS_SHOP_CONFIG [drafts.…]")?;
+        if let Some(file) = &file {
+            file.apply(&mut config);
         }
         let ports = Ports {
             chatkit,
@@ -107,7 +108,7 @@ impl App {
         if let (Mode::Live { .. }, Some(fetcher)) = (&mode, settings.photo_fetcher()?) {
             workflow = workflow.with_photos(Arc::new(fetcher));
         }
-        let sinks = sink_settings(file.as_deref())?;
+        let sinks = sink_settings(text.as_deref())?;
         let built = sinks.sinks()?;
         if !built.is_empty() {
             let ids: Vec<&str> = built.iter().map(|sink| sink.id()).collect();
@@ -158,7 +159,7 @@ impl App {
 }
 
 /// The settings file (`LEADS_SHOP_CONFIG`), read once: the shop profile,
-/// the drafts' languages and the webhooks all come from it.
+/// the policies, the drafts' languages and the webhooks all come from it.
 fn settings_file(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
     path.map(|path| {
         std::fs::read_to_string(path)

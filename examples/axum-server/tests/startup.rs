@@ -138,3 +138,24 @@ async fn the_seeds_environment_uses_its_dynamodb_table_and_ses() {
     );
     assert_eq!(line["fields"]["mailer_why"], "LEADS_MAILER");
 }
+
+#[tokio::test]
+async fn a_typo_in_the_settings_file_stops_the_server_naming_the_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let shop =
+        chatkit_leads_test_support::repo_root().join("examples/axum-server/shop.example.toml");
+    let text = std::fs::read_to_string(shop).expect("example");
+    let file = dir.path().join("shop.toml");
+    std::fs::write(
+        &file,
+        format!("{text}\n[policy]\nduplicate = \"alert_only\"\n"),
+    )
+    .expect("write");
+    let env = BTreeMap::from([("LEADS_SHOP_CONFIG".to_owned(), file.display().to_string())]);
+    let (code, stderr) = refused(&env, &format!("127.0.0.1:{}", free_port())).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("duplicate") && stderr.contains("LEADS_SHOP_CONFIG"),
+        "{stderr}"
+    );
+}

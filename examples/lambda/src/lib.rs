@@ -49,8 +49,8 @@ use std::time::Duration;
 use anyhow::Context;
 use aws_config::SdkConfig;
 use chatkit_leads_axum::{CookieKey, Deliveries, LeadsRouter, UserIdentity};
-use chatkit_leads_core::email::DraftLanguages;
 use chatkit_leads_core::session::{SessionSettings, WorkflowId};
+use chatkit_leads_core::settings_file::SettingsFile;
 use chatkit_leads_core::sweep::{SweepSettings, SweepSummary};
 use chatkit_leads_core::{
     Envelope, LeadConfig, LeadError, LeadWorkflow, Ports, ShopProfile, SystemClock, UpdatePolicy,
@@ -109,15 +109,18 @@ impl Function {
 /// timings); each message names the setting.
 pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Function> {
     let secrets = secrets::resolve(settings, aws).await?;
-    // The settings file, read once: shop profile, drafts' languages, webhooks.
+    // The settings file, read once: shop, policies, drafts' languages, webhooks.
     let file = match settings.leads_shop_config.as_deref() {
         Some(path) => Some(std::fs::read_to_string(path).context("LEADS_SHOP_CONFIG")?),
         None => None,
     };
-    let shop = match &file {
-        Some(text) => ShopProfile::from_toml(text).context("LEADS_SHOP_CONFIG")?,
-        None => ShopProfile::seed(),
+    let parsed = match &file {
+        Some(text) => Some(SettingsFile::parse(text).context("LEADS_SHOP_CONFIG")?),
+        None => None,
     };
+    let shop = parsed
+        .as_ref()
+        .map_or_else(ShopProfile::seed, |parsed| parsed.shop.clone());
 
     let mut openai = OpenAiConfig::new(ApiKey::new(secrets.openai_api_key.as_str()))
         .with_base_url(&settings.openai_base_url)
@@ -143,10 +146,8 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
     if let Some((photos, _)) = &settings.photos {
         config.photos = *photos;
     }
-    if let Some(text) = &file {
-        config.copy.drafts = DraftLanguages::default()
-            .with_toml(text)
-            .context("LEADS_SHOP_CONFIG [drafts.…]")?;
+    if let Some(parsed) = &parsed {
+        parsed.apply(&mut config);
     }
 
     let ports = Ports {

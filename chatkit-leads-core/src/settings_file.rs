@@ -1,0 +1,209 @@
+//! The settings file (`LEADS_SHOP_CONFIG`): one TOML file for what a shop's
+//! operator decides — who the shop is and when it is open (the top-level
+//! keys and `[hours]`), the workflow's policies (`[policy]`), the fallback
+//! drafts in more languages (`[drafts.<language>]`) and more webhooks
+//! (`[[webhooks]]`, read by the webhook adapter). Secrets and endpoints
+//! stay in the environment.
+//!
+//! Every key must be one some reader knows: a typo is an error naming the
+//! key, not a setting silently ignored.
+//!
+//! ```
+//! use chatkit_leads_core::settings_file::SettingsFile;
+//! use chatkit_leads_core::config::ReadinessPolicy;
+//! let file = SettingsFile::parse(r#"
+//!     name = "Seat Savers"
+//!     phone = "(555) 010-2030"
+//!     address = "1 Main St"
+//!     time_zone = "Europe/Berlin"
+//!     [hours]
+//!     mon = "09:00-18:00"
+//!     [policy]
+//!     readiness = "require_handoff_ready"
+//!     record_ttl_days = 90
+//! "#).unwrap();
+//! assert_eq!(file.policy.readiness, Some(ReadinessPolicy::RequireHandoffReady));
+//! assert!(SettingsFile::parse("nmae = \"typo\"").unwrap_err().to_string().contains("nmae"));
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::config::{DuplicatePolicy, LeadConfig, ReadinessPolicy};
+use crate::email::{DraftCopy, DraftLanguages};
+use crate::shop::{ShopError, ShopProfile};
+
+/// The top-level keys some reader knows: the shop profile's, and the
+/// sections.
+const KNOWN_KEYS: [&str; 11] = [
+    "name",
+    "phone",
+    "address",
+    "assistant_name",
+    "brand_color",
+    "time_zone",
+    "hours",
+    "closed_dates",
+    "policy",
+    "drafts",
+    "webhooks",
+];
+
+/// `[policy]`: the workflow's policies. An absent key keeps the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySettings {
+    /// `always` (default) or `require_handoff_ready`.
+    pub readiness: Option<ReadinessPolicy>,
+    /// `resend_flagged` (default) or `alert_only`.
+    pub duplicates: Option<DuplicatePolicy>,
+    /// Days a lead record is kept (default 30).
+    pub record_ttl_days: Option<u32>,
+    /// Instructions for the summary model, instead of the built-in ones.
+    pub summary_instructions: Option<String>,
+}
+
+/// The settings file, parsed and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsFile {
+    /// The shop profile (the top-level keys and `[hours]`).
+    pub shop: ShopProfile,
+    /// `[policy]`.
+    pub policy: PolicySettings,
+    /// `[drafts.<language>]`, added to the built-in English and Spanish.
+    pub drafts: DraftLanguages,
+}
+
+/// The sections this crate reads.
+#[derive(Deserialize)]
+struct Sections {
+    #[serde(default)]
+    policy: PolicySettings,
+    #[serde(default)]
+    drafts: BTreeMap<String, DraftCopy>,
+}
+
+impl SettingsFile {
+    /// Parses and checks the file's `text`.
+    ///
+    /// # Errors
+    /// [`ShopError::UnknownKey`] for a top-level key no reader knows;
+    /// [`ShopError::Toml`] for invalid TOML, a missing or unknown key in a
+    /// section (the message names it) or a bad value; the shop profile's
+    /// own checks.
+    pub fn parse(text: &str) -> Result<Self, ShopError> {
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| ShopError::Toml(e.to_string()))?;
+        if let Some(unknown) = table.keys().find(|key| !KNOWN_KEYS.contains(&key.as_str())) {
+            return Err(ShopError::UnknownKey(unknown.clone()));
+        }
+        let shop = ShopProfile::from_toml(text)?;
+        let sections: Sections =
+            toml::from_str(text).map_err(|e| ShopError::Toml(e.to_string()))?;
+        if sections.policy.record_ttl_days == Some(0) {
+            return Err(ShopError::Toml(
+                "policy.record_ttl_days must be at least 1".to_owned(),
+            ));
+        }
+        let drafts = sections
+            .drafts
+            .into_iter()
+            .fold(DraftLanguages::default(), |languages, (language, copy)| {
+                languages.with(&language, copy)
+            });
+        Ok(Self {
+            shop,
+            policy: sections.policy,
+            drafts,
+        })
+    }
+
+    /// `config` with this file's policies and drafts (the shop profile is
+    /// [`SettingsFile::shop`], given to [`LeadConfig::new`]).
+    pub fn apply(&self, config: &mut LeadConfig) {
+        let policy = &self.policy;
+        if let Some(readiness) = policy.readiness {
+            config.readiness = readiness;
+        }
+        if let Some(duplicates) = policy.duplicates {
+            config.duplicates = duplicates;
+        }
+        if let Some(days) = policy.record_ttl_days {
+            config.lease.record_ttl = Duration::from_secs(u64::from(days) * 24 * 3600);
+        }
+        if let Some(instructions) = &policy.summary_instructions {
+            config.instructions = Some(instructions.clone());
+        }
+        config.copy.drafts = self.drafts.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHOP: &str = include_str!("../../examples/axum-server/shop.example.toml");
+
+    #[test]
+    fn the_bundled_file_is_the_seed_shop_with_default_policies() {
+        let file = SettingsFile::parse(SHOP).expect("bundled file");
+        assert_eq!(file.shop, ShopProfile::seed());
+        assert_eq!(file.policy, PolicySettings::default());
+        assert_eq!(file.drafts, DraftLanguages::default());
+    }
+
+    #[test]
+    fn policies_and_languages_reach_the_config() {
+        let text = format!(
+            "{SHOP}\n[policy]\nduplicates = \"alert_only\"\nrecord_ttl_days = 7\n\
+             summary_instructions = \"Be brief.\"\n\
+             [drafts.fr]\noutreach = \"Bonjour {{name}}\"\nemail_subject = \"Votre chat\"\n\
+             fallback_name = \"cher client\"\nfallback_project = \"votre projet\"\n"
+        );
+        let file = SettingsFile::parse(&text).expect("valid");
+        let address = crate::EmailAddress::parse("shop@example.com").expect("address");
+        let envelope = crate::email::Envelope {
+            from: address.clone(),
+            from_name: None,
+            to: vec![address],
+        };
+        let mut config = LeadConfig::new(file.shop.clone(), envelope);
+        file.apply(&mut config);
+        assert_eq!(config.duplicates, DuplicatePolicy::AlertOnly);
+        assert_eq!(
+            config.readiness,
+            ReadinessPolicy::Always,
+            "unset keeps the default"
+        );
+        assert_eq!(config.lease.record_ttl, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(config.instructions.as_deref(), Some("Be brief."));
+        assert_eq!(
+            config.copy.drafts.choose(&["fr"]).copy.fallback_name,
+            "cher client"
+        );
+    }
+
+    #[test]
+    fn every_unknown_key_is_named() {
+        let top = SettingsFile::parse(&format!("brand_colour = \"#000000\"\n{SHOP}"));
+        assert_eq!(top, Err(ShopError::UnknownKey("brand_colour".to_owned())));
+        for (section, typo) in [
+            ("[policy]\nreadyness = \"always\"\n", "readyness"),
+            (
+                "[drafts.fr]\noutreach = \"x\"\nemail_subjet = \"y\"\n",
+                "email_subjet",
+            ),
+        ] {
+            let err = SettingsFile::parse(&format!("{SHOP}\n{section}")).expect_err(typo);
+            assert!(err.to_string().contains(typo), "{err}");
+        }
+        let bad = SettingsFile::parse(&format!("{SHOP}\n[policy]\nreadiness = \"sometimes\"\n"));
+        assert!(
+            bad.expect_err("bad value")
+                .to_string()
+                .contains("sometimes")
+        );
+    }
+}
