@@ -65,6 +65,61 @@ pub struct PolicySettings {
     pub summary_instructions: Option<String>,
 }
 
+impl PolicySettings {
+    /// These policies with the environment's overrides, the same names on
+    /// the server and the Lambda (`get` looks a variable up; empty counts
+    /// as unset): `LEADS_READINESS`, `LEADS_DUPLICATES`,
+    /// `LEADS_RECORD_TTL_DAYS`, `LEADS_SUMMARY_INSTRUCTIONS`.
+    ///
+    /// # Errors
+    /// A value that does not parse; the message names the variable.
+    pub fn overridden_by(
+        mut self,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ShopError> {
+        let get = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let invalid = |name: &str, what: &str| ShopError::Toml(format!("{name} must be {what}"));
+        if let Some(raw) = get("LEADS_READINESS") {
+            self.readiness = Some(match raw.as_str() {
+                "always" => ReadinessPolicy::Always,
+                "require_handoff_ready" => ReadinessPolicy::RequireHandoffReady,
+                _ => {
+                    return Err(invalid(
+                        "LEADS_READINESS",
+                        "always or require_handoff_ready",
+                    ));
+                }
+            });
+        }
+        if let Some(raw) = get("LEADS_DUPLICATES") {
+            self.duplicates = Some(match raw.as_str() {
+                "resend_flagged" => DuplicatePolicy::ResendFlagged,
+                "alert_only" => DuplicatePolicy::AlertOnly,
+                _ => return Err(invalid("LEADS_DUPLICATES", "resend_flagged or alert_only")),
+            });
+        }
+        if let Some(raw) = get("LEADS_RECORD_TTL_DAYS") {
+            match raw.parse::<u32>() {
+                Ok(days @ 1..) => self.record_ttl_days = Some(days),
+                _ => {
+                    return Err(invalid(
+                        "LEADS_RECORD_TTL_DAYS",
+                        "a whole number of days ≥ 1",
+                    ));
+                }
+            }
+        }
+        if let Some(text) = get("LEADS_SUMMARY_INSTRUCTIONS") {
+            self.summary_instructions = Some(text);
+        }
+        Ok(self)
+    }
+}
+
 /// The settings file, parsed and checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingsFile {
@@ -123,20 +178,26 @@ impl SettingsFile {
     /// `config` with this file's policies and drafts (the shop profile is
     /// [`SettingsFile::shop`], given to [`LeadConfig::new`]).
     pub fn apply(&self, config: &mut LeadConfig) {
-        let policy = &self.policy;
-        if let Some(readiness) = policy.readiness {
+        self.policy.apply(config);
+        config.copy.drafts = self.drafts.clone();
+    }
+}
+
+impl PolicySettings {
+    /// `config` with the policies that are set; unset ones leave it as it is.
+    pub fn apply(&self, config: &mut LeadConfig) {
+        if let Some(readiness) = self.readiness {
             config.readiness = readiness;
         }
-        if let Some(duplicates) = policy.duplicates {
+        if let Some(duplicates) = self.duplicates {
             config.duplicates = duplicates;
         }
-        if let Some(days) = policy.record_ttl_days {
+        if let Some(days) = self.record_ttl_days {
             config.lease.record_ttl = Duration::from_secs(u64::from(days) * 24 * 3600);
         }
-        if let Some(instructions) = &policy.summary_instructions {
+        if let Some(instructions) = &self.summary_instructions {
             config.instructions = Some(instructions.clone());
         }
-        config.copy.drafts = self.drafts.clone();
     }
 }
 
@@ -182,6 +243,39 @@ mod tests {
         assert_eq!(
             config.copy.drafts.choose(&["fr"]).copy.fallback_name,
             "cher client"
+        );
+    }
+
+    #[test]
+    fn the_environment_overrides_the_files_policies_by_name() {
+        let file = PolicySettings {
+            duplicates: Some(DuplicatePolicy::AlertOnly),
+            record_ttl_days: Some(7),
+            ..PolicySettings::default()
+        };
+        let env = [
+            ("LEADS_READINESS", "require_handoff_ready"),
+            ("LEADS_RECORD_TTL_DAYS", "90"),
+        ];
+        let get = |name: &str| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let merged = file.clone().overridden_by(get).expect("valid");
+        assert_eq!(merged.readiness, Some(ReadinessPolicy::RequireHandoffReady));
+        assert_eq!(
+            merged.duplicates,
+            Some(DuplicatePolicy::AlertOnly),
+            "the file's stays"
+        );
+        assert_eq!(merged.record_ttl_days, Some(90), "the environment wins");
+        let bad =
+            file.overridden_by(|name| (name == "LEADS_DUPLICATES").then(|| "maybe".to_owned()));
+        assert!(
+            bad.expect_err("bad")
+                .to_string()
+                .contains("LEADS_DUPLICATES")
         );
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
 use chatkit_leads_core::session::{SessionSettings, WorkflowId};
-use chatkit_leads_core::settings_file::SettingsFile;
+use chatkit_leads_core::settings_file::{PolicySettings, SettingsFile};
 use chatkit_leads_core::{
     ChatKitClient, EmailAddress, Envelope, LeadConfig, LeadStore, LeadWorkflow, Mailer,
     NoSummarizer, Ports, ShopProfile, Summarizer, SystemClock, UpdatePolicy,
@@ -95,6 +95,10 @@ impl App {
         if let Some(file) = &file {
             file.apply(&mut config);
         }
+        // The environment's policies win over the file's.
+        PolicySettings::default()
+            .overridden_by(|name| std::env::var(name).ok())?
+            .apply(&mut config);
         let ports = Ports {
             chatkit,
             store,

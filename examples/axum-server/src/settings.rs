@@ -413,6 +413,7 @@ fn parse_same_site(raw: &str) -> Result<SameSite, String> {
 mod tests {
     use std::cell::RefCell;
 
+    use chatkit_leads_core::settings_file::PolicySettings;
     use chatkit_leads_webhook::SinkSettings;
     use clap::Args as _;
 
@@ -429,6 +430,10 @@ mod tests {
             .collect();
         let seen = RefCell::new(Vec::new());
         let _ = SinkSettings::from_lookup(|name| {
+            seen.borrow_mut().push(name.to_owned());
+            None
+        });
+        let _ = PolicySettings::default().overridden_by(|name| {
             seen.borrow_mut().push(name.to_owned());
             None
         });

@@ -159,3 +159,11 @@ async fn a_typo_in_the_settings_file_stops_the_server_naming_the_key() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_policy_in_the_environment_is_checked_at_start() {
+    let env = BTreeMap::from([("LEADS_DUPLICATES".to_owned(), "sometimes".to_owned())]);
+    let (code, stderr) = refused(&env, &format!("127.0.0.1:{}", free_port())).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("LEADS_DUPLICATES"), "{stderr}");
+}

@@ -149,6 +149,7 @@ pub async fn build(settings: &Settings, aws: &SdkConfig) -> anyhow::Result<Funct
     if let Some(parsed) = &parsed {
         parsed.apply(&mut config);
     }
+    settings.policy.apply(&mut config);
 
     let ports = Ports {
         chatkit: Arc::clone(&openai),

@@ -12,6 +12,7 @@ use chatkit_leads_core::EmailAddress;
 use chatkit_leads_core::chatkit::ChatKitConfiguration;
 use chatkit_leads_core::photos::PhotoPolicy;
 use chatkit_leads_core::session::SessionOptions;
+use chatkit_leads_core::settings_file::PolicySettings;
 use chatkit_leads_core::sweep::SweepSettings;
 use chatkit_leads_photos::FetchPolicy;
 use chatkit_leads_webhook::SinkSettings;
@@ -101,6 +102,10 @@ pub struct Settings {
     /// environment counts on its own; docs/deploy-lambda.md says what to
     /// put in front for a limit across them.
     pub rate_limits: RateLimits,
+    /// The environment's policies, as on the server (`LEADS_READINESS`,
+    /// `LEADS_DUPLICATES`, `LEADS_RECORD_TTL_DAYS`,
+    /// `LEADS_SUMMARY_INSTRUCTIONS`); they win over the settings file's.
+    pub policy: PolicySettings,
     /// How sessions are minted, as on the server: `LEADS_FILE_UPLOAD`
     /// (true), `LEADS_FILE_UPLOAD_MAX_FILES` (10), `LEADS_FILE_UPLOAD_MAX_MB`
     /// (20), `LEADS_CHAT_HISTORY` (true), `LEADS_CHAT_HISTORY_THREADS`
@@ -211,6 +216,10 @@ impl Settings {
         let sweep_budget = problems.whole(&get, "LEADS_SWEEP_BUDGET_SECONDS", 10);
         let photos = problems.photos(&get);
         let sessions = problems.sessions(&get);
+        let policy = PolicySettings::default()
+            .overridden_by(get)
+            .map_err(|err| problems.invalid(&err.to_string()))
+            .ok();
         let per_address = problems.per_minute(&get, "LEADS_RATE_PER_ADDRESS", 60);
         let per_user = problems.per_minute(&get, "LEADS_RATE_PER_USER", 20);
         let sinks = SinkSettings::from_lookup(get)
@@ -274,6 +283,7 @@ impl Settings {
             },
             photos: photos.flatten(),
             sinks: sinks.unwrap_or_default(),
+            policy: policy.unwrap_or_default(),
             sessions: present(sessions, "LEADS_FILE_UPLOAD_MAX_FILES")?,
             sweep: SweepSettings {
                 quiet: Duration::from_secs(present(sweep_quiet, "LEADS_SWEEP_QUIET_SECONDS")?),
