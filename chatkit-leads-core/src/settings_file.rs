@@ -1,6 +1,7 @@
 //! The settings file (`LEADS_SHOP_CONFIG`): one TOML file for what a shop's
 //! operator decides — who the shop is and when it is open (the top-level
-//! keys and `[hours]`), the workflow's policies (`[policy]`), the fallback
+//! keys and `[hours]`), the workflow's policies (`[policy]`), the email's
+//! wording (`[email]`), the fallback
 //! drafts in more languages (`[drafts.<language>]`) and more webhooks
 //! (`[[webhooks]]`, read by the webhook adapter). Secrets and endpoints
 //! stay in the environment.
@@ -37,7 +38,7 @@ use crate::shop::{ShopError, ShopProfile};
 
 /// The top-level keys some reader knows: the shop profile's, and the
 /// sections.
-const KNOWN_KEYS: [&str; 11] = [
+const KNOWN_KEYS: [&str; 12] = [
     "name",
     "phone",
     "address",
@@ -47,6 +48,7 @@ const KNOWN_KEYS: [&str; 11] = [
     "hours",
     "closed_dates",
     "policy",
+    "email",
     "drafts",
     "webhooks",
 ];
@@ -120,6 +122,45 @@ impl PolicySettings {
     }
 }
 
+/// `[email]`: the lead email's wording. An absent key keeps the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// The subject's start (default `New chat lead`).
+    pub subject: Option<String>,
+    /// A note at the end of every lead email.
+    pub footer: Option<String>,
+    /// Subject prefix of a possible duplicate (default `[Possible duplicate]`).
+    pub possible_duplicate_prefix: Option<String>,
+    /// Subject prefix of an operator's resend (default `[Resend]`).
+    pub resend_prefix: Option<String>,
+    /// The three call-script prompts used when the model gave fewer.
+    pub call_script: Option<[String; 3]>,
+}
+
+impl EmailSettings {
+    /// `copy` with the wording that is set.
+    fn apply(&self, copy: &mut crate::email::EmailCopy) {
+        let set = |value: &Option<String>, field: &mut String| {
+            if let Some(value) = value {
+                field.clone_from(value);
+            }
+        };
+        set(&self.subject, &mut copy.subject);
+        set(
+            &self.possible_duplicate_prefix,
+            &mut copy.possible_duplicate_prefix,
+        );
+        set(&self.resend_prefix, &mut copy.resend_prefix);
+        if self.footer.is_some() {
+            copy.footer.clone_from(&self.footer);
+        }
+        if let Some(script) = &self.call_script {
+            copy.default_call_script.clone_from(script);
+        }
+    }
+}
+
 /// The settings file, parsed and checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingsFile {
@@ -127,6 +168,8 @@ pub struct SettingsFile {
     pub shop: ShopProfile,
     /// `[policy]`.
     pub policy: PolicySettings,
+    /// `[email]`.
+    pub email: EmailSettings,
     /// `[drafts.<language>]`, added to the built-in English and Spanish.
     pub drafts: DraftLanguages,
 }
@@ -136,6 +179,8 @@ pub struct SettingsFile {
 struct Sections {
     #[serde(default)]
     policy: PolicySettings,
+    #[serde(default)]
+    email: EmailSettings,
     #[serde(default)]
     drafts: BTreeMap<String, DraftCopy>,
 }
@@ -171,6 +216,7 @@ impl SettingsFile {
         Ok(Self {
             shop,
             policy: sections.policy,
+            email: sections.email,
             drafts,
         })
     }
@@ -179,6 +225,7 @@ impl SettingsFile {
     /// [`SettingsFile::shop`], given to [`LeadConfig::new`]).
     pub fn apply(&self, config: &mut LeadConfig) {
         self.policy.apply(config);
+        self.email.apply(&mut config.copy);
         config.copy.drafts = self.drafts.clone();
     }
 }
@@ -220,6 +267,7 @@ mod tests {
         let text = format!(
             "{SHOP}\n[policy]\nduplicates = \"alert_only\"\nrecord_ttl_days = 7\n\
              summary_instructions = \"Be brief.\"\n\
+             [email]\nsubject = \"Neuer Lead\"\nfooter = \"Leads: Anna, 555\"\n\
              [drafts.fr]\noutreach = \"Bonjour {{name}}\"\nemail_subject = \"Votre chat\"\n\
              fallback_name = \"cher client\"\nfallback_project = \"votre projet\"\n"
         );
@@ -240,6 +288,12 @@ mod tests {
         );
         assert_eq!(config.lease.record_ttl, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(config.instructions.as_deref(), Some("Be brief."));
+        assert_eq!(config.copy.subject, "Neuer Lead");
+        assert_eq!(config.copy.footer.as_deref(), Some("Leads: Anna, 555"));
+        assert_eq!(
+            config.copy.resend_prefix, "[Resend]",
+            "unset keeps the default"
+        );
         assert_eq!(
             config.copy.drafts.choose(&["fr"]).copy.fallback_name,
             "cher client"
@@ -285,6 +339,7 @@ mod tests {
         assert_eq!(top, Err(ShopError::UnknownKey("brand_colour".to_owned())));
         for (section, typo) in [
             ("[policy]\nreadyness = \"always\"\n", "readyness"),
+            ("[email]\nfooters = \"x\"\n", "footers"),
             (
                 "[drafts.fr]\noutreach = \"x\"\nemail_subjet = \"y\"\n",
                 "email_subjet",

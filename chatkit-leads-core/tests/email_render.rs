@@ -644,6 +644,32 @@ fn without_a_summary_the_drafts_use_the_fallback_greeting() {
 }
 
 #[test]
+fn the_operators_subject_and_footer_are_in_both_parts_and_escaped() {
+    let mut case = Case::fixture("cthr_fx_en_truck_seats");
+    case.copy.subject = "Neuer Lead".to_owned();
+    case.copy.footer = Some("Leads go to Anna <anna@shop.example>\nMon–Fri".to_owned());
+    let email = case.render();
+    assert_eq!(email.subject, "Neuer Lead: Cracked leather seats on F-150");
+    assert!(
+        email.text.starts_with("Neuer Lead from chat.craigs.autos"),
+        "{}",
+        &email.text[..40]
+    );
+    assert!(
+        email
+            .text
+            .ends_with("-- \nLeads go to Anna <anna@shop.example>\nMon–Fri\n")
+    );
+    assert!(
+        email
+            .html
+            .contains("Leads go to Anna &lt;anna@shop.example&gt;<br>Mon–Fri")
+    );
+    let plain = Case::fixture("cthr_fx_en_truck_seats").render();
+    assert!(!plain.text.contains("\n-- \n"), "no footer unless set");
+}
+
+#[test]
 fn without_a_summary_a_spanish_chat_gets_spanish_drafts() {
     let mut case = Case::fixture("cthr_fx_es_boat_email");
     case.request.locale = Locale::parse("es-MX");

@@ -86,6 +86,14 @@ impl Page<'_> {
         }
         self.heading("Diagnostics")?;
         self.facts(&email.diagnostics)?;
+        if let Some(footer) = &email.footer {
+            write!(
+                self.out,
+                "<p style=\"margin:20px 0 0;padding-top:10px;border-top:1px solid {RULE};\
+                 color:{MUTED};font-size:12px;\">{}</p>",
+                Multiline(footer)
+            )?;
+        }
         self.out.push_str("</div></body></html>\n");
         Ok(())
     }

@@ -89,6 +89,12 @@ pub struct NewContact {
 /// Configurable wording of the email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailCopy {
+    /// The subject's start (`New chat lead` → `New chat lead: <vehicle>`),
+    /// also the header's (`New chat lead from <site>`).
+    pub subject: String,
+    /// A note at the end of every lead email (both parts), e.g. who
+    /// handles leads; none by default.
+    pub footer: Option<String>,
     /// Call script prompts used to pad the model's to exactly three.
     pub default_call_script: [String; 3],
     /// Subject prefix when an earlier delivery may have succeeded.
@@ -103,6 +109,8 @@ pub struct EmailCopy {
 impl Default for EmailCopy {
     fn default() -> Self {
         Self {
+            subject: "New chat lead".to_owned(),
+            footer: None,
             default_call_script: [
                 "Can you confirm the year, make and model?".to_owned(),
                 "Could you send 2-4 photos: one wide shot and one or two close-ups of the damage?"

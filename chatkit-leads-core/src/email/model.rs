@@ -22,7 +22,6 @@ pub(crate) const MAX_SUBJECT_CHARS: usize = 200;
 pub(crate) const NOT_GIVEN: &str = "—";
 
 /// Subject without any prefix when nothing better is known.
-const SUBJECT_BASE: &str = "New chat lead";
 
 /// One labelled fact, optionally with a link target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +152,8 @@ pub(crate) struct LeadEmail<'a> {
     pub diagnostics: Vec<Fact>,
     /// Accent colour (`#RRGGBB`, validated by `BrandColor`).
     pub brand_color: String,
+    /// The operator's note at the end ([`super::EmailCopy::footer`]).
+    pub footer: Option<String>,
     /// Which sections the email has.
     pub layout: Layout,
 }
@@ -335,7 +336,8 @@ impl<'a> LeadEmail<'a> {
         Self {
             subject: subject(input),
             title: format!(
-                "New chat lead from {}",
+                "{} from {}",
+                single_line(&input.copy.subject),
                 page.map(|p| single_line(p.host()))
                     .filter(|h| !h.is_empty())
                     .unwrap_or_else(|| single_line(&shop.name))
@@ -359,6 +361,12 @@ impl<'a> LeadEmail<'a> {
             assistant_name: single_line(&shop.assistant_name),
             diagnostics: diagnostics(input, &logs_url),
             brand_color: shop.brand_color.as_str().to_owned(),
+            footer: input
+                .copy
+                .footer
+                .as_deref()
+                .map(clean)
+                .filter(|f| !f.is_empty()),
             layout: Layout::Lead,
         }
     }
@@ -484,9 +492,10 @@ pub(crate) fn subject(input: &LeadEmailInput<'_>) -> String {
     } else {
         Some(topic.join(" - "))
     };
+    let start = single_line(&input.copy.subject);
     let base = match topic {
-        Some(topic) => format!("{SUBJECT_BASE}: {topic}"),
-        None => SUBJECT_BASE.to_owned(),
+        Some(topic) => format!("{start}: {topic}"),
+        None => start,
     };
     let full = match (
         &input.diagnostics.resend,

@@ -64,7 +64,12 @@ fn write(out: &mut String, email: &LeadEmail) -> fmt::Result {
     }
 
     heading(out, "Diagnostics")?;
-    facts(out, &email.diagnostics)
+    facts(out, &email.diagnostics)?;
+    match &email.footer {
+        // The conventional signature separator: mail clients grey it out.
+        Some(footer) => writeln!(out, "\n-- \n{footer}"),
+        None => Ok(()),
+    }
 }
 
 fn files(out: &mut String, email: &LeadEmail, title: &str) -> fmt::Result {
