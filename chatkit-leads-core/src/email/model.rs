@@ -21,8 +21,6 @@ pub(crate) const MAX_SUBJECT_CHARS: usize = 200;
 /// Shown for a fact nobody gave.
 pub(crate) const NOT_GIVEN: &str = "—";
 
-/// Subject without any prefix when nothing better is known.
-
 /// One labelled fact, optionally with a link target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Fact {
