@@ -38,7 +38,7 @@ use crate::shop::{ShopError, ShopProfile};
 
 /// The top-level keys some reader knows: the shop profile's, and the
 /// sections.
-const KNOWN_KEYS: [&str; 12] = [
+const KNOWN_KEYS: [&str; 13] = [
     "name",
     "phone",
     "address",
@@ -51,6 +51,7 @@ const KNOWN_KEYS: [&str; 12] = [
     "email",
     "drafts",
     "webhooks",
+    "settings",
 ];
 
 /// `[policy]`: the workflow's policies. An absent key keeps the default.
@@ -172,6 +173,11 @@ pub struct SettingsFile {
     pub email: EmailSettings,
     /// `[drafts.<language>]`, added to the built-in English and Spanish.
     pub drafts: DraftLanguages,
+    /// `[settings]`: any setting of docs/configuration.md by its
+    /// environment name (`LEADS_PHOTOS_MAX = 2`); the process environment
+    /// wins. Which names exist is the binary's to check
+    /// ([`SettingsFile::unknown_setting`]).
+    pub settings: BTreeMap<String, String>,
 }
 
 /// The sections this crate reads.
@@ -183,6 +189,8 @@ struct Sections {
     email: EmailSettings,
     #[serde(default)]
     drafts: BTreeMap<String, DraftCopy>,
+    #[serde(default)]
+    settings: BTreeMap<String, toml::Value>,
 }
 
 impl SettingsFile {
@@ -213,12 +221,41 @@ impl SettingsFile {
             .fold(DraftLanguages::default(), |languages, (language, copy)| {
                 languages.with(&language, copy)
             });
+        let settings = sections
+            .settings
+            .into_iter()
+            .map(|(name, value)| match value {
+                toml::Value::String(text) => Ok((name, text)),
+                toml::Value::Integer(n) => Ok((name, n.to_string())),
+                toml::Value::Float(x) => Ok((name, x.to_string())),
+                toml::Value::Boolean(b) => Ok((name, b.to_string())),
+                _ => Err(ShopError::Toml(format!(
+                    "settings.{name} must be a string, a number or true/false"
+                ))),
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             shop,
             policy: sections.policy,
             email: sections.email,
             drafts,
+            settings,
         })
+    }
+
+    /// The value of setting `name`: the process environment's (`env`)
+    /// when set there, else this file's `[settings]`.
+    pub fn lookup(&self, name: &str, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+        env(name).or_else(|| self.settings.get(name).cloned())
+    }
+
+    /// The first `[settings]` name that is not one of `known` (the names
+    /// the binary reads): a typo the binary would otherwise ignore.
+    pub fn unknown_setting<'a>(&'a self, known: &[String]) -> Option<&'a str> {
+        self.settings
+            .keys()
+            .find(|name| !known.iter().any(|k| k == *name))
+            .map(String::as_str)
     }
 
     /// `config` with this file's policies and drafts (the shop profile is
@@ -330,6 +367,31 @@ mod tests {
             bad.expect_err("bad")
                 .to_string()
                 .contains("LEADS_DUPLICATES")
+        );
+    }
+
+    #[test]
+    fn settings_by_name_fall_back_to_the_file_and_the_environment_wins() {
+        let text = format!(
+            "{SHOP}\n[settings]\nLEADS_PHOTOS_MAX = 2\nLEADS_FILE_UPLOAD = false\nBIND = \"0.0.0.0:80\"\n"
+        );
+        let file = SettingsFile::parse(&text).expect("valid");
+        let env = |name: &str| (name == "BIND").then(|| "127.0.0.1:9".to_owned());
+        assert_eq!(file.lookup("LEADS_PHOTOS_MAX", env).as_deref(), Some("2"));
+        assert_eq!(
+            file.lookup("LEADS_FILE_UPLOAD", env).as_deref(),
+            Some("false")
+        );
+        assert_eq!(file.lookup("BIND", env).as_deref(), Some("127.0.0.1:9"));
+        assert_eq!(file.lookup("LEADS_STORE", env), None);
+        let known = ["BIND".to_owned(), "LEADS_PHOTOS_MAX".to_owned()];
+        assert_eq!(file.unknown_setting(&known), Some("LEADS_FILE_UPLOAD"));
+        let nested = SettingsFile::parse(&format!("{SHOP}\n[settings]\nBIND = [1]\n"));
+        assert!(
+            nested
+                .expect_err("array")
+                .to_string()
+                .contains("settings.BIND")
         );
     }
 

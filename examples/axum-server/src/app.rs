@@ -96,8 +96,12 @@ impl App {
             file.apply(&mut config);
         }
         // The environment's policies win over the file's.
+        let lookup = |name: &str| match &file {
+            Some(file) => file.lookup(name, |n| std::env::var(n).ok()),
+            None => std::env::var(name).ok(),
+        };
         PolicySettings::default()
-            .overridden_by(|name| std::env::var(name).ok())?
+            .overridden_by(lookup)?
             .apply(&mut config);
         let ports = Ports {
             chatkit,
@@ -112,7 +116,7 @@ impl App {
         if let (Mode::Live { .. }, Some(fetcher)) = (&mode, settings.photo_fetcher()?) {
             workflow = workflow.with_photos(Arc::new(fetcher));
         }
-        let sinks = sink_settings(text.as_deref())?;
+        let sinks = sink_settings(text.as_deref(), lookup)?;
         let built = sinks.sinks()?;
         if !built.is_empty() {
             let ids: Vec<&str> = built.iter().map(|sink| sink.id()).collect();
@@ -172,10 +176,13 @@ fn settings_file(path: Option<&std::path::Path>) -> anyhow::Result<Option<String
     .transpose()
 }
 
-/// The sinks of the environment (`LEADS_WEBHOOK_…`, `LEADS_SLACK_…`) and
-/// of the settings file's `[[webhooks]]` tables.
-fn sink_settings(file: Option<&str>) -> anyhow::Result<SinkSettings> {
-    let sinks = SinkSettings::from_lookup(|name| std::env::var(name).ok())?;
+/// The sinks of the environment (`LEADS_WEBHOOK_…`, `LEADS_SLACK_…`, or
+/// the settings file's `[settings]`) and of its `[[webhooks]]` tables.
+fn sink_settings(
+    file: Option<&str>,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<SinkSettings> {
+    let sinks = SinkSettings::from_lookup(lookup)?;
     Ok(match file {
         Some(text) => sinks.with_file(text)?,
         None => sinks,

@@ -25,6 +25,7 @@ use tracing::{info, warn};
 use crate::app::App;
 use crate::cli::{Command, Exit};
 use crate::settings::{LogFormat, Settings};
+use chatkit_leads_core::settings_file::SettingsFile;
 
 /// The chatkit-leads server: mints ChatKit sessions and turns finished chats
 /// into one lead email each; its commands answer an operator's questions
@@ -53,7 +54,13 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_with_settings_file() {
+        Ok(cli) => cli,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return Exit::Settings.into();
+        }
+    };
     let command = cli.command.unwrap_or(Command::Serve);
     init_logging(cli.settings.log_format, matches!(command, Command::Serve));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -85,6 +92,37 @@ fn main() -> ExitCode {
             other => cli::run(other, &app, &cli.settings, cli.json).await.into(),
         }
     })
+}
+
+/// The command line and environment, with the settings file's
+/// `[settings]` as defaults: a flag wins over the environment, the
+/// environment over the file, the file over the built-in default.
+fn parse_with_settings_file() -> anyhow::Result<Cli> {
+    use clap::{CommandFactory, FromArgMatches};
+    let cli = Cli::parse();
+    let Some(path) = &cli.settings.leads_shop_config else {
+        return Ok(cli);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("LEADS_SHOP_CONFIG: cannot read it: {}", e.kind()))?;
+    let file = SettingsFile::parse(&text).context("LEADS_SHOP_CONFIG")?;
+    if file.settings.is_empty() {
+        return Ok(cli);
+    }
+    if let Some(name) = file.unknown_setting(&settings::setting_names()) {
+        anyhow::bail!("LEADS_SHOP_CONFIG: [settings] has an unknown setting `{name}`");
+    }
+    let mut command = Cli::command();
+    for (name, value) in &file.settings {
+        let id = command
+            .get_arguments()
+            .find(|arg| arg.get_env().is_some_and(|env| env == name.as_str()))
+            .map(|arg| arg.get_id().clone());
+        if let Some(id) = id {
+            command = command.mut_arg(id, |arg| arg.default_value(value.clone()));
+        }
+    }
+    Ok(Cli::from_arg_matches(&command.get_matches())?)
 }
 
 /// Serves the router until SIGTERM or ctrl-c, with the background sweep.

@@ -409,44 +409,35 @@ fn parse_same_site(raw: &str) -> Result<SameSite, String> {
     raw.parse().map_err(|e: UnknownSameSite| e.to_string())
 }
 
+/// Every setting the server reads, by its environment name: its flags'
+/// and those read by name (the sinks', the policies').
+pub fn setting_names() -> Vec<String> {
+    use clap::Args as _;
+    let command = Settings::augment_args(clap::Command::new("chatkit-leads-server"));
+    let mut names: Vec<String> = command
+        .get_arguments()
+        .filter_map(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .collect();
+    let seen = std::cell::RefCell::new(Vec::new());
+    let record = |name: &str| {
+        seen.borrow_mut().push(name.to_owned());
+        None
+    };
+    let _ = chatkit_leads_webhook::SinkSettings::from_lookup(record);
+    let _ = chatkit_leads_core::settings_file::PolicySettings::default().overridden_by(record);
+    names.extend(seen.into_inner());
+    names
+}
+
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
-
-    use chatkit_leads_core::settings_file::PolicySettings;
-    use chatkit_leads_webhook::SinkSettings;
-    use clap::Args as _;
-
-    use super::Settings;
-
-    /// Every environment variable the server reads: its flags' and the
-    /// sinks' (read by name from the environment).
-    fn names_read() -> Vec<String> {
-        let command = Settings::augment_args(clap::Command::new("chatkit-leads-server"));
-        let mut names: Vec<String> = command
-            .get_arguments()
-            .filter_map(|arg| arg.get_env())
-            .map(|env| env.to_string_lossy().into_owned())
-            .collect();
-        let seen = RefCell::new(Vec::new());
-        let _ = SinkSettings::from_lookup(|name| {
-            seen.borrow_mut().push(name.to_owned());
-            None
-        });
-        let _ = PolicySettings::default().overridden_by(|name| {
-            seen.borrow_mut().push(name.to_owned());
-            None
-        });
-        names.extend(seen.into_inner());
-        names
-    }
-
     #[test]
     fn docs_configuration_lists_every_setting_the_server_reads() {
         let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it");
         let doc = std::fs::read_to_string(format!("{root}/../../docs/configuration.md"))
             .expect("docs/configuration.md");
-        let names = names_read();
+        let names = super::setting_names();
         assert!(names.len() > 50, "{names:?}");
         let missing: Vec<&String> = names
             .iter()

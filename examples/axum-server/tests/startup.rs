@@ -167,3 +167,60 @@ async fn a_policy_in_the_environment_is_checked_at_start() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("LEADS_DUPLICATES"), "{stderr}");
 }
+
+#[tokio::test]
+async fn any_setting_may_come_from_the_settings_file_and_the_environment_wins() {
+    let dir = tempfile::tempdir().expect("dir");
+    let shop =
+        chatkit_leads_test_support::repo_root().join("examples/axum-server/shop.example.toml");
+    let text = std::fs::read_to_string(shop).expect("example");
+    let file = dir.path().join("shop.toml");
+    let write = |settings: &str| {
+        std::fs::write(&file, format!("{text}\n[settings]\n{settings}")).expect("write");
+    };
+    let env = BTreeMap::from([
+        ("LEADS_SHOP_CONFIG".to_owned(), file.display().to_string()),
+        (
+            "LEADS_STORE".to_owned(),
+            format!("sqlite://{}", dir.path().join("leads.db").display()),
+        ),
+    ]);
+    let public = format!("0.0.0.0:{}", free_port());
+    // The file says the preview may be public: it starts on 0.0.0.0.
+    write("LEADS_PREVIEW_PUBLIC = true\n");
+    let mut server = tokio::process::Command::new(binary())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(&env)
+        .env("BIND", &public)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start");
+    let health = format!(
+        "http://127.0.0.1:{}/healthz",
+        public.rsplit(':').next().unwrap_or_default()
+    );
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(&health)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = server.kill().await;
+    assert!(up, "the file's LEADS_PREVIEW_PUBLIC let it serve 0.0.0.0");
+    // The environment wins over the file.
+    let mut overridden = env.clone();
+    overridden.insert("LEADS_PREVIEW_PUBLIC".into(), "false".into());
+    let (code, stderr) = refused(&overridden, &public).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    // A name no setting has is named.
+    write("LEADS_PREVIEW_PUBLICK = true\n");
+    let (code, stderr) = refused(&env, &public).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("LEADS_PREVIEW_PUBLICK"), "{stderr}");
+}

@@ -6,13 +6,13 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use chatkit_leads_axum::{RateLimits, SameSite};
 use chatkit_leads_core::EmailAddress;
 use chatkit_leads_core::chatkit::ChatKitConfiguration;
 use chatkit_leads_core::photos::PhotoPolicy;
 use chatkit_leads_core::session::SessionOptions;
-use chatkit_leads_core::settings_file::PolicySettings;
+use chatkit_leads_core::settings_file::{PolicySettings, SettingsFile};
 use chatkit_leads_core::sweep::SweepSettings;
 use chatkit_leads_photos::FetchPolicy;
 use chatkit_leads_webhook::SinkSettings;
@@ -137,7 +137,29 @@ impl Settings {
     /// # Errors
     /// As [`Settings::from_lookup`].
     pub fn from_env() -> anyhow::Result<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_environment(|name| std::env::var(name).ok())
+    }
+
+    /// [`Settings::from_lookup`] over an environment (`env`), with the
+    /// settings file's `[settings]` filling in what it does not set.
+    fn from_environment(env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let Some(path) = shop_config(&env) else {
+            return Self::from_lookup(env);
+        };
+        // The settings file's `[settings]` fill in what the environment
+        // does not set; a name nobody reads there is a typo.
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("LEADS_SHOP_CONFIG: cannot read it: {}", e.kind()))?;
+        let file = SettingsFile::parse(&text).context("LEADS_SHOP_CONFIG")?;
+        let read = std::cell::RefCell::new(Vec::new());
+        let settings = Self::from_lookup(|name| {
+            read.borrow_mut().push(name.to_owned());
+            file.lookup(name, &env)
+        })?;
+        if let Some(name) = file.unknown_setting(&read.into_inner()) {
+            bail!("LEADS_SHOP_CONFIG: [settings] has an unknown setting `{name}`");
+        }
+        Ok(settings)
     }
 
     /// Reads every setting through `lookup` (a name → value function, so
@@ -246,15 +268,7 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
-            // Relative to the package root (`LAMBDA_TASK_ROOT`, /var/task),
-            // where `cargo lambda build --include <path>` puts the file.
-            leads_shop_config: get("LEADS_SHOP_CONFIG").map(|path| {
-                let path = PathBuf::from(path);
-                match get("LAMBDA_TASK_ROOT") {
-                    Some(root) if path.is_relative() => PathBuf::from(root).join(path),
-                    _ => path,
-                }
-            }),
+            leads_shop_config: shop_config(&get),
             identity: present(identity, "LEADS_COOKIE_KEY")?,
             leads_lease_seconds: present(leads_lease_seconds, "LEADS_LEASE_SECONDS")?,
             leads_summary_timeout_seconds: present(
@@ -301,6 +315,18 @@ impl Settings {
 }
 
 /// A value [`Problems::finish`] has already vouched for.
+/// `LEADS_SHOP_CONFIG`, relative to the package root (`LAMBDA_TASK_ROOT`,
+/// /var/task), where `cargo lambda build --include <path>` puts the file.
+fn shop_config(get: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    get("LEADS_SHOP_CONFIG").map(|path| {
+        let path = PathBuf::from(path);
+        match get("LAMBDA_TASK_ROOT") {
+            Some(root) if path.is_relative() => PathBuf::from(root).join(path),
+            _ => path,
+        }
+    })
+}
+
 fn present<T>(value: Option<T>, name: &str) -> anyhow::Result<T> {
     value.ok_or_else(|| anyhow::anyhow!("{name} is missing or invalid"))
 }
@@ -597,6 +623,36 @@ mod tests {
             ),
             (120, 45, 60)
         );
+    }
+
+    #[test]
+    fn the_settings_files_settings_fill_in_and_the_environment_wins() {
+        let shop = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../axum-server/shop.example.toml"
+        );
+        let text = std::fs::read_to_string(shop).expect("example");
+        let path = std::env::temp_dir().join(format!("lambda-{}.toml", uuid::Uuid::new_v4()));
+        let write = |extra: &str| {
+            std::fs::write(&path, format!("{text}\n[settings]\n{extra}")).expect("write");
+        };
+        let mut env: HashMap<String, String> = COMPLETE
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        env.insert("LEADS_SHOP_CONFIG".into(), path.display().to_string());
+        env.insert("LEADS_LEASE_SECONDS".into(), "300".into());
+        write("LEADS_LEASE_SECONDS = 200\nLEADS_ERROR_COOLDOWN_SECONDS = 5\n");
+        let s = Settings::from_environment(|n| env.get(n).cloned()).expect("valid");
+        assert_eq!(s.leads_error_cooldown_seconds, 5, "from the file");
+        assert_eq!(s.leads_lease_seconds, 300, "the environment wins");
+        write("LEADS_ERORR_COOLDOWN_SECONDS = 5\n");
+        let err = Settings::from_environment(|n| env.get(n).cloned()).expect_err("typo");
+        assert!(
+            err.to_string().contains("LEADS_ERORR_COOLDOWN_SECONDS"),
+            "{err}"
+        );
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]
