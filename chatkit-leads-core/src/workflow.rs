@@ -1,4 +1,4 @@
-//! The lead workflow (SPEC §4) as pure orchestration over the ports.
+//! The lead workflow as pure orchestration over the ports.
 //!
 //! ```text
 //! get record ──sent/locked──▶ already_sent | in_progress | cooldown
@@ -363,21 +363,20 @@ where
         .await;
         if let (ReadinessPolicy::RequireHandoffReady, Some(summary), None) =
             (self.config.readiness, &summarized.summary, resend)
+            && !summary.handoff_ready
         {
-            if !summary.handoff_ready {
-                let now = self.now();
-                let recheck = now + secs(self.config.recheck_after);
-                lease.release(now, "not_ready", recheck).await?;
-                let reason = if summary.handoff_reason.is_empty() {
-                    "not_ready".to_owned()
-                } else {
-                    summary.handoff_reason.clone()
-                };
-                return Ok(LeadOutcome::NotReady {
-                    reason,
-                    missing_info: summary.missing_info.clone(),
-                });
-            }
+            let now = self.now();
+            let recheck = now + secs(self.config.recheck_after);
+            lease.release(now, "not_ready", recheck).await?;
+            let reason = if summary.handoff_reason.is_empty() {
+                "not_ready".to_owned()
+            } else {
+                summary.handoff_reason.clone()
+            };
+            return Ok(LeadOutcome::NotReady {
+                reason,
+                missing_info: summary.missing_info.clone(),
+            });
         }
 
         let diagnostics = Diagnostics {

@@ -165,10 +165,10 @@ where
     };
     Span::current().record("thread_id", tracing::field::display(&request.thread_id));
     request.user = state.identity.for_lead(&headers, request.user.take());
-    if let Some(user) = &request.user {
-        if let Err(limited) = state.limiter.check_user(Endpoint::Lead, user) {
-            return limited.into_response();
-        }
+    if let Some(user) = &request.user
+        && let Err(limited) = state.limiter.check_user(Endpoint::Lead, user)
+    {
+        return limited.into_response();
     }
     if let Some(known) = state.workflow.known_answer(&request) {
         return Json(known.to_response()).into_response();
@@ -259,10 +259,10 @@ where
         );
     };
     // A user made up just now has no history to limit.
-    if !resolved.fresh {
-        if let Err(limited) = state.limiter.check_user(Endpoint::Session, &user) {
-            return limited.into_response();
-        }
+    if !resolved.fresh
+        && let Err(limited) = state.limiter.check_user(Endpoint::Session, &user)
+    {
+        return limited.into_response();
     }
     let Ok(_slot) = state.slots.try_acquire() else {
         return overloaded();

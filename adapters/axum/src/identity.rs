@@ -17,7 +17,8 @@ use axum::http::header::COOKIE;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chatkit_leads_core::UserId;
-use hmac::{Hmac, Mac};
+use cookie::Cookie;
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use thiserror::Error;
 
@@ -115,6 +116,14 @@ pub enum SameSite {
 }
 
 impl SameSite {
+    fn attribute(self) -> cookie::SameSite {
+        match self {
+            Self::Lax => cookie::SameSite::Lax,
+            Self::Strict => cookie::SameSite::Strict,
+            Self::None => cookie::SameSite::None,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Lax => "Lax",
@@ -335,7 +344,8 @@ impl UserIdentity {
         };
         // Several cookies of the same name can arrive (e.g. set for two
         // paths); any one that verifies is ours.
-        cookie_values(headers, cookie_name).find_map(|value| verify(key, cookie_name, value))
+        cookie_values(headers, cookie_name)
+            .find_map(|c| verify(key, cookie_name, c.value_trimmed()))
     }
 
     /// The `Set-Cookie` header value carrying `user`.
@@ -351,15 +361,15 @@ impl UserIdentity {
             return None;
         };
         let value = sign(key, cookie_name, user.as_str())?;
-        let mut cookie = format!(
-            "{cookie_name}={value}; Max-Age={}; Path=/; HttpOnly; SameSite={}",
-            max_age.as_secs(),
-            same_site.as_str()
-        );
-        if *secure {
-            cookie.push_str("; Secure");
-        }
-        Some(cookie)
+        let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+        let cookie = Cookie::build((cookie_name.as_str(), value))
+            .max_age(cookie::time::Duration::seconds(max_age))
+            .path("/")
+            .http_only(true)
+            .same_site(same_site.attribute())
+            .secure(*secure)
+            .build();
+        Some(cookie.to_string())
     }
 }
 
@@ -384,17 +394,17 @@ fn verify(key: &CookieKey, cookie_name: &str, value: &str) -> Option<UserId> {
     UserId::parse(user).ok()
 }
 
-/// The values of every `name=value` pair named `name` in the `Cookie` headers.
-fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> {
+/// The values of every cookie named `name` in the `Cookie` headers (a
+/// malformed pair is skipped, not fatal: other cookies of the site share
+/// the header).
+fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = Cookie<'a>> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(move |pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            (k.trim() == name).then(|| v.trim().trim_matches('"'))
-        })
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(move |cookie| cookie.name() == name)
 }
 
 #[cfg(test)]
@@ -448,6 +458,24 @@ mod tests {
     }
 
     #[test]
+    fn cookies_issued_by_earlier_releases_stay_valid() {
+        // HMAC-SHA256(key, "chatkit_uid\0anon_1"), base64url without
+        // padding, computed outside this code (Python's hmac module): the
+        // format every issued cookie carries, whatever builds the header.
+        let issued = "anon_1.jjC5hWgDFVz-sxlOfCvJZyAdpzh_RjJTumje4vS1VhE";
+        for header in [
+            format!("chatkit_uid={issued}"),
+            format!("chatkit_uid=\"{issued}\"; other=1"),
+        ] {
+            assert_eq!(
+                identity().verified_user(&headers(&header)),
+                Some(UserId::parse("anon_1").expect("user")),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
     fn unsigned_and_garbled_values_are_refused() {
         for value in ["anon_1", "anon_1.", "anon_1.!!!", ".", "", "anon_2.AAAA"] {
             assert_eq!(
@@ -474,7 +502,13 @@ mod tests {
             .set_cookie(&UserId::parse("anon_1").expect("user"))
             .expect("cookie");
         assert!(cookie.starts_with("uid=anon_1."));
-        assert!(cookie.ends_with("; Max-Age=60; Path=/; HttpOnly; SameSite=Strict"));
+        let mut attributes: Vec<&str> = cookie.split("; ").skip(1).collect();
+        attributes.sort_unstable();
+        assert_eq!(
+            attributes,
+            ["HttpOnly", "Max-Age=60", "Path=/", "SameSite=Strict"],
+            "{cookie}"
+        );
     }
 
     #[test]

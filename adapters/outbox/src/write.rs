@@ -211,10 +211,10 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 }
 
 fn remove_quietly(path: &Path) {
-    if let Err(e) = fs::remove_file(path) {
-        if e.kind() != io::ErrorKind::NotFound {
-            tracing::warn!(file = %path.display(), error = %e, "outbox: could not remove a file");
-        }
+    if let Err(e) = fs::remove_file(path)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        tracing::warn!(file = %path.display(), error = %e, "outbox: could not remove a file");
     }
 }
 

@@ -142,8 +142,8 @@ impl<D: Driver + Connect> SqlStore<D> {
     /// `target` is a database URL — `sqlite://leads.db`,
     /// `sqlite:data/leads.db?mode=rwc`, or for SQLite simply a file path
     /// (`leads.db`); `postgres://user:password@host:5432/db?sslmode=require`
-    /// (TLS through rustls, trusting the system's CA store; add
-    /// `sslrootcert=PATH` for another CA).
+    /// (TLS through rustls, trusting the Mozilla root certificates; add
+    /// `sslrootcert=PATH` for a provider's or a private CA).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the target is invalid, the database

@@ -7,6 +7,7 @@
 //! double-quoted attribute. Anything else (`javascript:`, `data:`, `vbscript:`,
 //! relative or malformed URLs) is refused, and the caller shows plain text.
 
+use linkify::{LinkFinder, LinkKind};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::contact::{EmailAddress, Phone};
@@ -105,56 +106,37 @@ pub(crate) enum Segment<'a> {
     Url(&'a str),
 }
 
-/// Splits `text` into plain text and http(s) URLs: `http://` or `https://`
-/// (any case) followed by characters other than whitespace, `<`, `>`, `"` and
-/// `'`. Punctuation that usually ends a sentence rather than a URL (`.`, `,`,
-/// `)`, …) is left out of the URL.
+/// Splits `text` into plain text and http(s) URLs.
+///
+/// Where a URL ends is `linkify`'s call: it leaves out the punctuation that
+/// ends a sentence (`.`, `,`, a closing `)` that closes text around the
+/// link) but keeps a `)` that closes one the URL opened, as in
+/// `…/wiki/Link_(Zelda)`, and stops at `<`, `>` and quotes. Only http(s)
+/// links become [`Segment::Url`]; anything else it finds (`ftp://…`,
+/// `javascript:…`) stays text, and every URL still has to pass [`href`].
 pub(crate) fn segments(text: &str) -> Vec<Segment<'_>> {
-    let mut out = Vec::new();
+    let mut finder = LinkFinder::new();
+    finder.kinds(&[LinkKind::Url]);
+    let mut out: Vec<Segment<'_>> = Vec::new();
     let mut plain_start = 0;
-    let mut search = 0;
-    while let Some((start, scheme_len)) = find_scheme(text, search) {
-        let body = &text[start + scheme_len..];
-        let body_len = body
-            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\''))
-            .unwrap_or(body.len());
-        let url = text[start..start + scheme_len + body_len]
-            .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
-        let end = start + url.len();
-        if url.len() > scheme_len {
-            if start > plain_start {
-                out.push(Segment::Text(&text[plain_start..start]));
-            }
-            out.push(Segment::Url(url));
-            plain_start = end;
+    for link in finder.links(text) {
+        let url = link.as_str();
+        let web = url.split_once("://").is_some_and(|(scheme, _)| {
+            scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+        });
+        if !web {
+            continue;
         }
-        search = end.max(start + scheme_len);
+        if link.start() > plain_start {
+            out.push(Segment::Text(&text[plain_start..link.start()]));
+        }
+        out.push(Segment::Url(url));
+        plain_start = link.end();
     }
     if plain_start < text.len() {
         out.push(Segment::Text(&text[plain_start..]));
     }
     out
-}
-
-/// The next `http://` or `https://` (ASCII case-insensitive) at or after
-/// `from`: its byte offset and the length of the scheme with `://`.
-fn find_scheme(text: &str, from: usize) -> Option<(usize, usize)> {
-    // Look for "://" (a fast substring search) and then at what precedes
-    // it, rather than trying both schemes at every position.
-    let bytes = text.as_bytes();
-    let mut search = from;
-    while let Some(found) = text[search..].find("://") {
-        let colon = search + found;
-        for scheme in [&b"https"[..], &b"http"[..]] {
-            if let Some(start) = colon.checked_sub(scheme.len()).filter(|&s| s >= from)
-                && bytes[start..colon].eq_ignore_ascii_case(scheme)
-            {
-                return Some((start, scheme.len() + 3));
-            }
-        }
-        search = colon + 3;
-    }
-    None
 }
 
 #[cfg(test)]
@@ -245,30 +227,6 @@ mod tests {
         }
     }
 
-    proptest::proptest! {
-        /// The substring search finds the scheme that trying both at every
-        /// position finds.
-        #[test]
-        fn find_scheme_agrees_with_trying_every_position(
-            text in "[hHtTpPsS:/ é]{0,24}",
-            from in 0usize..24,
-        ) {
-            let from = (0..=from.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-            let bytes = text.as_bytes();
-            let naive = (from..bytes.len()).find_map(|i| {
-                let rest = &bytes[i..];
-                if rest.len() >= 8 && rest[..8].eq_ignore_ascii_case(b"https://") {
-                    Some((i, 8))
-                } else if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"http://") {
-                    Some((i, 7))
-                } else {
-                    None
-                }
-            });
-            proptest::prop_assert_eq!(find_scheme(&text, from), naive);
-        }
-    }
-
     #[test]
     fn urls_are_found_in_text_without_trailing_punctuation() {
         let segs = segments("see https://example.com/a?b=<c> and (http://x.test/y).");
@@ -284,5 +242,32 @@ mod tests {
         );
         assert_eq!(segments("no links"), vec![Segment::Text("no links")]);
         assert_eq!(segments("http://"), vec![Segment::Text("http://")]);
+    }
+
+    #[test]
+    fn a_closing_parenthesis_the_url_opened_stays_in_it() {
+        assert_eq!(
+            segments("photo: https://en.wikipedia.org/wiki/Link_(Zelda), see"),
+            vec![
+                Segment::Text("photo: "),
+                Segment::Url("https://en.wikipedia.org/wiki/Link_(Zelda)"),
+                Segment::Text(", see"),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_web_links_are_urls() {
+        for text in [
+            "ftp://files.example/a",
+            "javascript:alert(1)",
+            "mailto:a@b.example",
+        ] {
+            assert_eq!(segments(text), vec![Segment::Text(text)], "{text}");
+        }
+        assert_eq!(
+            segments("HTTPS://Example.com/x"),
+            vec![Segment::Url("HTTPS://Example.com/x")]
+        );
     }
 }

@@ -337,10 +337,10 @@ impl ServerProcess {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("server exited during start-up: {status}");
             }
-            if let Ok(response) = client.get(format!("{}/healthz", self.url())).send().await {
-                if response.status().is_success() {
-                    return;
-                }
+            if let Ok(response) = client.get(format!("{}/healthz", self.url())).send().await
+                && response.status().is_success()
+            {
+                return;
             }
             assert!(
                 Instant::now() < deadline,
