@@ -1,5 +1,5 @@
 //! Workflow settings: lease timing, policies, limits. Defaults follow the
-//! seed (SPEC §4, §7, §8).
+//! seed.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use crate::photos::PhotoPolicy;
 use crate::shop::ShopProfile;
 use crate::summary::TranscriptBudget;
 
-/// Lease, cooldown and record lifetime (SPEC §7).
+/// Lease, cooldown and record lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeasePolicy {
     /// How long one send attempt may hold the thread (default 120 s).
@@ -29,7 +29,7 @@ impl Default for LeasePolicy {
     }
 }
 
-/// When a lead with contact details is sent (SPEC §4 step 7). In the
+/// When a lead with contact details is sent. In the
 /// settings file: `always`, `require_handoff_ready`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -43,7 +43,7 @@ pub enum ReadinessPolicy {
 }
 
 /// What to do when an earlier attempt started delivery and never recorded
-/// the outcome (SPEC §4 step 10). In the settings file: `resend_flagged`,
+/// the outcome. In the settings file: `resend_flagged`,
 /// `alert_only`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,7 +78,7 @@ impl Default for MemoPolicy {
 }
 
 /// Update emails: what the shop hears when a customer keeps writing after
-/// the lead went out (SPEC §12).
+/// the lead went out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpdatePolicy {
     /// Send an update email (threaded under the lead) when a trigger or the

@@ -1,5 +1,5 @@
 //! Finding the customer's phone number and email address in what they wrote
-//! (SPEC §6).
+//!.
 //!
 //! Text is first cleaned of invisible characters and folded to ASCII digits,
 //! so `٤٠٨‑٥٥٥‑٠١٤٢`, `（４０８）５５５－０１４２` and an address with a

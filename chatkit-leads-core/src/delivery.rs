@@ -1,5 +1,5 @@
-//! Delivering a lead beyond the inbox (issue 16, work in progress; see
-//! `docs/sinks-design.md`): the rules every sink shares — what an answer
+//! Delivering a lead beyond the inbox (webhooks, Slack): the rules every
+//! sink shares — what an answer
 //! means, when to try again, and the event id every retry and every
 //! instance agree on.
 

@@ -1,4 +1,4 @@
-//! What an operator asks about one thread (SPEC §14): what the record and
+//! What an operator asks about one thread: what the record and
 //! ChatKit say and what a trigger would do now ([`LeadWorkflow::explain`]),
 //! the email as it would go out ([`LeadWorkflow::preview`]), and sending it
 //! again on purpose ([`LeadWorkflow::resend`]).

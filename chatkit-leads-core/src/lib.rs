@@ -1,24 +1,6 @@
-//! # chatkit-leads-core
-//!
-//! Turn every finished OpenAI ChatKit chat into exactly one useful lead email,
-//! however often and from however many tabs the page fires its trigger.
-//!
-//! This crate holds the whole product without any I/O of its own:
-//!
-//! - **Domain**: [`ThreadId`], [`UserId`], [`LeadRequest`], [`TriggerReason`],
-//!   [`Attribution`], the typed [`LeadOutcome`] for every reason of the HTTP
-//!   contract, and the [`LeadRecord`] kept per thread ([`record`]).
-//! - **Lease** ([`lease`]): the one state machine that decides who may send,
-//!   applied to any store by compare-and-set.
-//! - **Ports** ([`ports`]): [`ChatKitClient`], [`LeadStore`], [`Mailer`],
-//!   [`Summarizer`] and a [`Clock`]. Adapter crates implement them over
-//!   OpenAI, SQLite, PostgreSQL, DynamoDB, SES and SMTP.
-//! - **Workflow** ([`LeadWorkflow`]): fast path, concurrent fetch, normalise,
-//!   lease, summarise, send, mark — see `docs/architecture.md`.
-//! - **Pieces** used by the workflow and useful alone: [`transcript`],
-//!   [`contact`], [`summary`], [`hours`], [`session`], [`email`].
-//! - **`testkit`** feature: in-memory ports, scripted fakes and the store
-//!   conformance suite every store adapter runs.
+#![doc = include_str!("../README.md")]
+// docs.rs: mark items that need a feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
 mod attach;

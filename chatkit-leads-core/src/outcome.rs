@@ -1,4 +1,4 @@
-//! What a `/lead` call answered (SPEC §3's reason table) and how errors map to
+//! What a `/lead` call answered (the `reason` codes) and how errors map to
 //! HTTP statuses. The table lives here once; HTTP adapters only serialise it.
 
 use serde::Serialize;

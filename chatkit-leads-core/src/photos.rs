@@ -1,4 +1,4 @@
-//! Customer photos inside the lead email (SPEC §12).
+//! Customer photos inside the lead email.
 //!
 //! ChatKit's file links expire, so a shop that opens a lead a day later sees
 //! nothing. At send time the workflow fetches the customer's images through

@@ -109,9 +109,8 @@ impl From<CorruptRecord> for StoreError {
 /// That is all a backend does. The lease rules — who may acquire, what each
 /// mark changes — live once in [`crate::lease`] and reach every store
 /// through these two methods, so a new backend cannot get them wrong; it
-/// only has to make `put` atomic. `docs/architecture.md` ("Adding a store")
-/// walks through one, and [`crate::testkit::conformance`] (feature
-/// `testkit`) is the proof every store runs.
+/// only has to make `put` atomic, and [`crate::testkit::conformance`]
+/// (feature `testkit`) is the proof every store runs.
 ///
 /// Stores never interpret a record: they keep what
 /// [`record::codec`](crate::record::codec) writes and hand it back, and keep
@@ -327,7 +326,7 @@ impl Summarizer for NoSummarizer {
     }
 }
 
-/// Produces the internal summary of a transcript (SPEC §8).
+/// Produces the internal summary of a transcript.
 #[async_trait]
 pub trait Summarizer: Send + Sync {
     /// Summarises `input`. The workflow sanitises whatever comes back.

@@ -1,4 +1,4 @@
-//! The idempotency record kept per thread (SPEC §7), its stored form and the
+//! The idempotency record kept per thread, its stored form and the
 //! version that makes every change a compare-and-set.
 //!
 //! A store keeps each [`LeadRecord`] whole, next to a [`Version`] it bumps on
@@ -128,8 +128,7 @@ pub struct LeadRecord {
     pub due_at: Option<i64>,
     /// The model's summary of the transcript the last attempt sent, kept
     /// from the delivery checkpoint until the lead is sent, so that a retry
-    /// of an unchanged transcript does not pay for the model again (SPEC
-    /// §12, cost and abuse).
+    /// of an unchanged transcript does not pay for the model again.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -171,8 +170,8 @@ impl fmt::Debug for CachedSummary {
     }
 }
 
-/// What the shop's emails about a thread have covered (SPEC §12, update
-/// emails). Written when the lead email goes out and with every update;
+/// What the shop's emails about a thread have covered (the lead email
+/// and any update emails). Written when the lead email goes out and with every update;
 /// `checked_at` and `seen_item` also by a look for news that found nothing
 /// for the shop.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -362,8 +362,8 @@ impl LeadRequest {
 
     /// Like [`LeadRequest::from_json`], for a deployment that never uses
     /// the body's `user` (it takes the user from a signed cookie): a
-    /// malformed `user` is ignored rather than refused, since SPEC §3 names
-    /// only invalid JSON and thread ids as reasons for a 400.
+    /// malformed `user` is ignored rather than refused: the HTTP contract
+    /// names only invalid JSON and thread ids as reasons for a 400.
     ///
     /// ```
     /// use chatkit_leads_core::LeadRequest;

@@ -3,7 +3,7 @@
 //! The browser asks for a session with its locale and page; the server adds
 //! the workflow id (a secret that never reaches the browser), the user, and
 //! state variables that tell the agent the shop's local time and whether it
-//! is open, so it can answer "are you open?" without guessing (SPEC §3).
+//! is open, so it can answer "are you open?" without guessing.
 //!
 //! ```
 //! use chatkit_leads_core::chatkit::StateValue;

@@ -173,7 +173,7 @@ pub struct SettingsFile {
     pub email: EmailSettings,
     /// `[drafts.<language>]`, added to the built-in English and Spanish.
     pub drafts: DraftLanguages,
-    /// `[settings]`: any setting of docs/configuration.md by its
+    /// `[settings]`: any setting of the server or the Lambda by its
     /// environment name (`LEADS_PHOTOS_MAX = 2`); the process environment
     /// wins. Which names exist is the binary's to check
     /// ([`SettingsFile::unknown_setting`]).
@@ -289,7 +289,7 @@ impl PolicySettings {
 mod tests {
     use super::*;
 
-    const SHOP: &str = include_str!("../../examples/axum-server/shop.example.toml");
+    const SHOP: &str = include_str!("../tests/shop.example.toml");
 
     #[test]
     fn the_bundled_file_is_the_seed_shop_with_default_policies() {

@@ -258,14 +258,13 @@ mod tests {
 
     #[test]
     fn the_servers_example_file_is_the_seed_shop() {
-        let text = include_str!("../../examples/axum-server/shop.example.toml");
+        let text = include_str!("../tests/shop.example.toml");
         assert_eq!(ShopProfile::from_toml(text), Ok(ShopProfile::seed()));
     }
 
     #[test]
     fn bad_hours_and_missing_files_are_typed_errors() {
-        let text = include_str!("../../examples/axum-server/shop.example.toml")
-            .replace("08:00-17:00", "17:00-08:00");
+        let text = include_str!("../tests/shop.example.toml").replace("08:00-17:00", "17:00-08:00");
         let err = ShopProfile::from_toml(&text).expect_err("close before open");
         assert!(
             matches!(&err, ShopError::Toml(m) if m.contains("must be after")),

@@ -1,4 +1,4 @@
-//! The internal AI summary (SPEC §8): its schema, the model input built from
+//! The internal AI summary: its schema, the model input built from
 //! a transcript, the default instructions, and the sanitising every answer
 //! goes through before it reaches an email.
 

@@ -1,4 +1,4 @@
-//! The sweep: leads no trigger asked for (SPEC §12).
+//! The sweep: leads no trigger asked for.
 //!
 //! A lead is sent when the page's script reaches `/lead`. When the tab is
 //! killed, the phone sleeps or the visitor leaves before giving contact

@@ -1,4 +1,4 @@
-//! Turning ChatKit thread items into a clean transcript (SPEC §5).
+//! Turning ChatKit thread items into a clean transcript.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;

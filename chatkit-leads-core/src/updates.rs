@@ -1,4 +1,4 @@
-//! Update emails (SPEC §12): the customer keeps writing after the lead went
+//! Update emails: the customer keeps writing after the lead went
 //! out ("also the back seat", a new phone number), and the shop hears about
 //! it in one email threaded under the lead.
 //!

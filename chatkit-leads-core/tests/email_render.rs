@@ -19,7 +19,7 @@ use proptest::prelude::*;
 // ---------------------------------------------------------------- helpers
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 fn read(path: PathBuf) -> String {

@@ -1,4 +1,4 @@
-//! The body of every failure answer: `{"error": "…"}` (SPEC §3), shared by
+//! The body of every failure answer: `{"error": "…"}`, shared by
 //! the handlers and the rate limits' `429`.
 
 use axum::Json;

@@ -1,77 +1,4 @@
-//! # chatkit-leads-axum
-//!
-//! The browser-facing HTTP contract of chatkit-leads (SPEC §3) as an axum
-//! [`Router`] that a shop serves alone or nests in its own app:
-//!
-//! | route | answers |
-//! |---|---|
-//! | `POST /session` | `{client_secret, expires_at}`; 400 bad JSON; 503 when minting is not configured; 500/502 `{error}` |
-//! | `POST /lead` | the workflow's outcome (`{ok, sent, reason, …}`); 400 bad JSON / thread id (before any I/O); 404 unknown thread; 5xx `{error}` |
-//! | `GET /healthz` | always `{"ok":true}` |
-//! | `GET /readyz` | `{"ok":true}` when the lead store answers, else 503 |
-//! | `GET /chatkit-leads.js`, `GET /chatkit-leads.mjs` | the browser script ([`script`]; `ETag`, cached a day; [`LeadsRouter::browser_script`] turns it off) |
-//!
-//! Every error is JSON `{"error": "…"}`: 413 past the body limit (16 KiB by
-//! default), 405 for another method on these paths, 404 for other paths.
-//! The status table lives in the core (`LeadError::status_code`,
-//! `MintError::status_code`); this crate only maps it.
-//!
-//! Around the routes: a CORS exact-origin allow-list, `x-request-id`
-//! (generated when absent, echoed in the response) and one `request` span
-//! per request with `method`, `path`, `request_id` and, for `/lead`,
-//! `thread_id`. Bodies, message text, phone numbers, emails, the client
-//! secret and cookies are never logged.
-//!
-//! The ChatKit `user` comes from the body ([`UserIdentity::TrustBrowser`],
-//! the seed's behaviour and the default without a key) or from a
-//! server-issued HMAC-signed `HttpOnly` cookie
-//! ([`UserIdentity::SignedCookie`]). **The examples use the signed cookie**,
-//! and [`UserIdentity::from_key`] picks it whenever a key is configured.
-//!
-//! ```
-//! use std::sync::Arc;
-//!
-//! use chatkit_leads_axum::{CookieKey, LeadsRouter, UserIdentity};
-//! use chatkit_leads_core::session::{SessionSettings, WorkflowId};
-//! use chatkit_leads_core::testkit::{
-//!     ManualClock, MemoryStore, RecordingMailer, ScriptedChatKit, ScriptedSummarizer,
-//!     SummaryScript,
-//! };
-//! use chatkit_leads_core::{EmailAddress, Envelope, LeadConfig, LeadWorkflow, Ports, ShopProfile};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Real deployments plug in the OpenAI, store and mailer adapters here.
-//! let ports = Ports {
-//!     chatkit: ScriptedChatKit::new(),
-//!     store: MemoryStore::new(),
-//!     mailer: RecordingMailer::new(),
-//!     summarizer: ScriptedSummarizer::new(SummaryScript::Hang),
-//!     clock: ManualClock::at_unix(1_767_400_000),
-//! };
-//! let envelope = Envelope {
-//!     from: EmailAddress::parse("leads@shop.example").ok_or("from")?,
-//!     from_name: None,
-//!     to: vec![EmailAddress::parse("owner@shop.example").ok_or("to")?],
-//! };
-//! let workflow = LeadWorkflow::new(ports, LeadConfig::new(ShopProfile::seed(), envelope))?;
-//!
-//! // e.g. `openssl rand -base64 32`, kept in the server's secrets.
-//! let key = CookieKey::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")?;
-//! let leads: axum::Router = LeadsRouter::new(Arc::new(workflow))
-//!     .sessions(SessionSettings::new(WorkflowId::parse("wf_68e6a1b2c3d4")?))
-//!     .cors_origins(["https://www.shop.example", "http://localhost:4321"])
-//!     .identity(UserIdentity::signed_cookie(key))
-//!     .build()?;
-//!
-//! // Serve it alone (`axum::serve(listener, leads)`), or nest it in the
-//! // shop's own app, after that app's `with_state`:
-//! let app = axum::Router::new()
-//!     .route("/", axum::routing::get(|| async { "welcome" }))
-//!     .nest("/chat", leads);
-//! # let _ = app;
-//! # Ok(())
-//! # }
-//! ```
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 mod client_address;
@@ -111,7 +38,7 @@ pub use crate::identity::{
 pub use crate::rate_limit::RateLimits;
 use crate::rate_limit::{AddressGate, Endpoint, Limiter};
 
-/// The body limit of both endpoints unless configured (SPEC §3): 16 KiB.
+/// The body limit of both endpoints unless configured: 16 KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
 
 /// Default most `/session` and `/lead` requests in flight at once: far above

@@ -4,7 +4,8 @@
 //!
 //! The counts live in this process: with several instances a client may
 //! get up to that many times the rate, and on Lambda each warm execution
-//! environment counts on its own (docs/axum.md says what to put in front).
+//! environment counts on its own. Put a shared limit in front (a reverse
+//! proxy, API Gateway throttling, a WAF rule) when that matters.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;

@@ -34,7 +34,7 @@ const UNVERSIONED_CONDITION: &str =
 const VERSION_CONDITION: &str = "#version = :expected";
 
 /// A [`LeadStore`] in a DynamoDB table keyed by `thread_id` (S), with the
-/// seed's attribute names and types (SPEC §7), so an existing table keeps
+/// seed's attribute names and types, so an existing table keeps
 /// working.
 ///
 /// Every write is one `PutItem` with a `ConditionExpression` on the

@@ -1,95 +1,4 @@
-//! # chatkit-leads-lambda
-//!
-//! Runs the chatkit-leads HTTP contract on AWS Lambda. It does not
-//! re-implement it: the function serves the very axum [`Router`] that
-//! `chatkit_leads_axum::LeadsRouter` builds, under [`lambda_http`]. Status
-//! codes, JSON bodies, CORS, the body limit, request ids and the signed-cookie
-//! identity are therefore the axum adapter's, byte for byte.
-//!
-//! What this crate adds is the translation at both ends of an invocation:
-//!
-//! - **Events.** Lambda Function URLs and API Gateway HTTP APIs (payload
-//!   format 2.0, which both send) and API Gateway REST APIs (the v1 proxy
-//!   integration, the seed's kind) become `http::Request`s; a base64-encoded
-//!   body (`isBase64Encoded: true`, e.g. a `sendBeacon` blob) is decoded,
-//!   and the event's `cookies` array becomes a `Cookie` header.
-//! - **Stages.** An API on a named stage (`https://…/prod/lead`) is
-//!   routed as `/lead`: the stage prefix is removed before routing. Function
-//!   URLs and the `$default` stage have none.
-//! - **Request ids.** A request without `x-request-id` gets the event's
-//!   `requestContext.requestId` (an HTTP API's without its trailing `=`), so
-//!   a log line, the response header and the Function URL's or API
-//!   Gateway's own logs share one id.
-//! - **Responses.** The router's body is buffered and returned as text (JSON
-//!   is UTF-8); `Set-Cookie` headers become the response's `cookies` field.
-//!   `OPTIONS` preflights are answered by the router's CORS layer like any
-//!   other request.
-//!
-//! One function serves every route (`POST /session`, `POST /lead`,
-//! `GET /healthz`, `GET /readyz`); see `docs/deploy-lambda.md` for why the
-//! example deploys one function rather than the seed's two. The same
-//! function can also take EventBridge scheduled events (the sweep):
-//! [`run_with_schedule`] tells the two kinds apart.
-//!
-//! ```no_run
-//! use std::sync::Arc;
-//!
-//! use chatkit_leads_axum::LeadsRouter;
-//! # use chatkit_leads_core::testkit::{
-//! #     ManualClock, MemoryStore, RecordingMailer, ScriptedChatKit, ScriptedSummarizer,
-//! #     SummaryScript,
-//! # };
-//! # use chatkit_leads_core::{EmailAddress, Envelope, LeadConfig, LeadWorkflow, Ports, ShopProfile};
-//!
-//! #[tokio::main]
-//! async fn main() -> Result<(), chatkit_leads_lambda::Error> {
-//!     // Build the workflow from real adapters (DynamoDB, SES, OpenAI) at
-//!     // cold start; `examples/lambda` shows the whole set-up.
-//! #   let ports = Ports {
-//! #       chatkit: ScriptedChatKit::new(),
-//! #       store: MemoryStore::new(),
-//! #       mailer: RecordingMailer::new(),
-//! #       summarizer: ScriptedSummarizer::new(SummaryScript::Hang),
-//! #       clock: ManualClock::at_unix(1_767_400_000),
-//! #   };
-//! #   let envelope = Envelope {
-//! #       from: EmailAddress::parse("leads@shop.example").ok_or("from")?,
-//! #       from_name: None,
-//! #       to: vec![EmailAddress::parse("owner@shop.example").ok_or("to")?],
-//! #   };
-//! #   let workflow = LeadWorkflow::new(ports, LeadConfig::new(ShopProfile::seed(), envelope))?;
-//!     let router = LeadsRouter::new(Arc::new(workflow))
-//!         .cors_origins(["https://www.shop.example"])
-//!         .build()?;
-//!     chatkit_leads_lambda::run(router).await
-//! }
-//! ```
-//!
-//! Tests need no Lambda runtime: parse a recorded event with
-//! [`lambda_http::request::from_str`] and pass it to [`handle`].
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let router = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
-//! let event = r#"{
-//!     "version": "2.0", "routeKey": "$default", "rawPath": "/healthz", "rawQueryString": "",
-//!     "headers": {"host": "abc.lambda-url.us-west-2.on.aws"},
-//!     "requestContext": {
-//!         "http": {"method": "GET", "path": "/healthz", "protocol": "HTTP/1.1",
-//!                  "sourceIp": "203.0.113.7", "userAgent": "curl/8"},
-//!         "requestId": "5f0c2bd6-0a4e-4a8a-9a39-3c1cbbd1d4b2", "stage": "$default",
-//!         "routeKey": "$default", "timeEpoch": 1767400000000
-//!     },
-//!     "isBase64Encoded": false
-//! }"#;
-//! let request = chatkit_leads_lambda::lambda_http::request::from_str(event)?;
-//! let response = chatkit_leads_lambda::handle(&router, request).await;
-//! assert_eq!(response.status(), 200);
-//! assert_eq!(response.body().as_ref(), b"ok");
-//! # Ok(())
-//! # }
-//! ```
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 mod schedule;
@@ -170,10 +79,10 @@ fn into_router_request(request: Request) -> axum::extract::Request {
     if let Some(ip) = source_ip {
         parts.extensions.insert(ConnectInfo(SocketAddr::new(ip, 0)));
     }
-    if let Some(stage) = stage.as_deref() {
-        if let Some(uri) = without_stage(&parts.uri, stage) {
-            parts.uri = uri;
-        }
+    if let Some(stage) = stage.as_deref()
+        && let Some(uri) = without_stage(&parts.uri, stage)
+    {
+        parts.uri = uri;
     }
     if !parts.headers.contains_key(REQUEST_ID_HEADER) {
         // Function URL ids are UUIDs; HTTP API ids end in base64 padding

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::transport::{Api, Failure, OpenAiClient};
 
-/// The Responses request body for `input` with `model` (SPEC §8).
+/// The Responses request body for `input` with `model`.
 pub fn responses_request(model: &str, input: &SummaryInput) -> serde_json::Value {
     serde_json::json!({
         "model": model,
@@ -145,7 +145,7 @@ mod tests {
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/openai")
+            .join("fixtures")
             .join(name);
         std::fs::read(path).expect("fixture")
     }

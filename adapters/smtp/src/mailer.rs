@@ -43,7 +43,7 @@ const MAX_IDLE: usize = 2;
 /// commonly drop idle clients after a few minutes.
 const MAX_IDLE_AGE: Duration = Duration::from_secs(60);
 
-/// Sends lead emails through an SMTP server (SPEC §9).
+/// Sends lead emails through an SMTP server.
 ///
 /// The message goes out exactly as built ([`OutgoingEmail::mime`]), with the
 /// envelope taken from [`OutgoingEmail::from`] and [`OutgoingEmail::to`];

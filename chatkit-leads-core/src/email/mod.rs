@@ -1,4 +1,4 @@
-//! The lead email (SPEC §10): subject, text and HTML parts with the same
+//! The lead email: subject, text and HTML parts with the same
 //! facts, and the MIME message handed to a [`crate::Mailer`].
 //!
 //! [`render`] first decides every fact once, section by section (header, at

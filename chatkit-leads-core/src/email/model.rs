@@ -115,7 +115,7 @@ impl Line<'_> {
     }
 }
 
-/// The whole email, section by section (SPEC §10).
+/// The whole email, section by section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LeadEmail<'a> {
     /// The subject (one line, capped).

@@ -1,4 +1,4 @@
-//! The send lease (SPEC §7): the state machine in [`rules`], applied to any
+//! The send lease: the state machine in [`rules`], applied to any
 //! [`LeadStore`] by compare-and-set.
 //!
 //! ```text

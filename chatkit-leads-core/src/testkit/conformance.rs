@@ -8,7 +8,7 @@
 //!    `put` inserts only when absent and replaces only on the expected
 //!    version, atomically — 64 simultaneous writes on one version, exactly
 //!    one lands.
-//! 2. **The lease behaviour** of SPEC §7 through [`crate::lease`] on that
+//! 2. **The lease behaviour** through [`crate::lease`] on that
 //!    backend: acquire, expiry, marks, stale holders, the delivery
 //!    checkpoint, release, and 64 simultaneous acquires with exactly one
 //!    winner, 20 rounds.

@@ -25,7 +25,7 @@ pub type Workflow = LeadWorkflow<
 pub const NOW: i64 = 1_767_400_000;
 
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 pub fn thread(id: &str) -> ThreadId {

@@ -1,4 +1,4 @@
-//! The operator's commands (SPEC §14): each answers one question about the
+//! The operator's commands: each answers one question about the
 //! deployment on the server's own settings, as text or (`--json`) as one
 //! JSON document on stdout, and ends with an [`Exit`] code a script can
 //! branch on.

@@ -1,7 +1,7 @@
 //! `chatkit-leads-server`: the lead-intake server on embedded defaults
 //! (SQLite file store, outbox mailer, 127.0.0.1:8787), and the operator's
 //! commands on the same settings (`inspect`, `preview`, `resend`, `sweep`,
-//! `check`). See `--help` and docs/runbook.md.
+//! `check`). See `--help`, and the crate's README for the settings.
 #![forbid(unsafe_code)]
 
 mod admin;

@@ -17,28 +17,28 @@ const STAND_IN: &str = include_str!("../assets/stand-in.js");
 /// `(thread.json, items.json)` of each bundled sample.
 const SAMPLES: [(&str, &str); 6] = [
     (
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_en_truck_seats/thread.json"),
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_en_truck_seats/items.json"),
+        include_str!("../samples/cthr_fx_en_truck_seats/thread.json"),
+        include_str!("../samples/cthr_fx_en_truck_seats/items.json"),
     ),
     (
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_es_boat_email/thread.json"),
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_es_boat_email/items.json"),
+        include_str!("../samples/cthr_fx_es_boat_email/thread.json"),
+        include_str!("../samples/cthr_fx_es_boat_email/items.json"),
     ),
     (
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_quoted_multi/thread.json"),
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_quoted_multi/items.json"),
+        include_str!("../samples/cthr_fx_quoted_multi/thread.json"),
+        include_str!("../samples/cthr_fx_quoted_multi/items.json"),
     ),
     (
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_hostile/thread.json"),
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_hostile/items.json"),
+        include_str!("../samples/cthr_fx_hostile/thread.json"),
+        include_str!("../samples/cthr_fx_hostile/items.json"),
     ),
     (
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_no_contact/thread.json"),
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_no_contact/items.json"),
+        include_str!("../samples/cthr_fx_no_contact/thread.json"),
+        include_str!("../samples/cthr_fx_no_contact/items.json"),
     ),
     (
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_empty/thread.json"),
-        include_str!("../../../tests/fixtures/chatkit/cthr_fx_empty/items.json"),
+        include_str!("../samples/cthr_fx_empty/thread.json"),
+        include_str!("../samples/cthr_fx_empty/items.json"),
     ),
 ];
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# What crates.io would check, without uploading: `cargo package` over every
+# publishable crate (each one's files, then a build of the unpacked crate
+# against the others as packaged), the tests of the unpacked core crate,
+# and the docs as docs.rs builds them (nightly, every feature, `docsrs`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chatkit-leads/target}"
+
+# Publishable: no `publish = false` in the manifest.
+mapfile -t crates < <(cargo metadata --format-version 1 --no-deps --locked | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["packages"]:
+    if p["publish"] is None:
+        print(p["name"])')
+echo "packaging ${#crates[@]} crates: ${crates[*]}"
+cargo package --locked --quiet "${crates[@]/#/--package=}"
+
+# Every package carries its README and both licences.
+version=$(cargo metadata --format-version 1 --no-deps --locked | python3 -c '
+import json, sys; print(json.load(sys.stdin)["packages"][0]["version"])')
+for crate in "${crates[@]}"; do
+    listing=$(tar -tzf "$CARGO_TARGET_DIR/package/$crate-$version.crate")
+    for file in README.md LICENSE-MIT LICENSE-APACHE; do
+        grep -qx "$crate-$version/$file" <<<"$listing" || {
+            echo "$crate-$version.crate lacks $file" >&2
+            exit 1
+        }
+    done
+done
+
+# The core's tests pass in its unpacked package (only crates.io around it).
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+tar -xzf "$CARGO_TARGET_DIR/package/chatkit-leads-core-$version.crate" -C "$scratch"
+(cd "$scratch/chatkit-leads-core-$version" && cargo test --quiet --all-features 2>&1 | grep -E '^test result|FAILED|panicked|error' || true)
+(cd "$scratch/chatkit-leads-core-$version" && cargo test --quiet --all-features >/dev/null 2>&1) || {
+    echo "the unpacked chatkit-leads-core fails its tests" >&2
+    exit 1
+}
+
+# docs.rs: nightly, all features, `--cfg docsrs` (feature badges).
+if rustup toolchain list | grep -q '^nightly'; then
+    for crate in "${crates[@]}"; do
+        RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc --quiet --no-deps --locked \
+            --all-features -p "$crate"
+    done
+    echo "docs.rs build: ${#crates[@]} crates without warnings"
+else
+    echo "no nightly toolchain: docs.rs build skipped" >&2
+fi
