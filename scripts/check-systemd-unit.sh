@@ -12,7 +12,8 @@ unit=chatkit-leads-server.service
 binary="${1:-}"
 
 if ! command -v systemd-analyze >/dev/null; then
-    apt-get install -y -qq systemd >/dev/null
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
 fi
 
 root=$(mktemp -d)

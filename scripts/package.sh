@@ -33,11 +33,12 @@ done
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 tar -xzf "$CARGO_TARGET_DIR/package/chatkit-leads-core-$version.crate" -C "$scratch"
-(cd "$scratch/chatkit-leads-core-$version" && cargo test --quiet --all-features 2>&1 | grep -E '^test result|FAILED|panicked|error' || true)
-(cd "$scratch/chatkit-leads-core-$version" && cargo test --quiet --all-features >/dev/null 2>&1) || {
+if ! (cd "$scratch/chatkit-leads-core-$version" && cargo test --quiet --all-features) >"$scratch/test.log" 2>&1; then
+    cat "$scratch/test.log" >&2
     echo "the unpacked chatkit-leads-core fails its tests" >&2
     exit 1
-}
+fi
+echo "unpacked chatkit-leads-core: $(grep -c '^test result: ok' "$scratch/test.log") test targets pass"
 
 # docs.rs: nightly, all features, `--cfg docsrs` (feature badges).
 if rustup toolchain list | grep -q '^nightly'; then
