@@ -33,6 +33,10 @@ done
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 tar -xzf "$CARGO_TARGET_DIR/package/chatkit-leads-core-$version.crate" -C "$scratch"
+# The archive keeps the files' old times, so a test binary built from an
+# earlier scratch copy would look fresh and run with that copy's (deleted)
+# CARGO_MANIFEST_DIR baked in: make the sources newer than any build.
+find "$scratch" -type f -exec touch {} +
 if ! (cd "$scratch/chatkit-leads-core-$version" && cargo test --quiet --all-features) >"$scratch/test.log" 2>&1; then
     cat "$scratch/test.log" >&2
     echo "the unpacked chatkit-leads-core fails its tests" >&2
