@@ -460,6 +460,39 @@ pub async fn every_field_and_unknown_field_round_trips<S: LeadStore + ?Sized>(st
     );
 }
 
+/// Runs `contenders` attempts at once, the concurrency cases' one harness:
+/// each attempt (`attempt(i)`, prepared outside the race) is spawned and
+/// waits at a shared barrier, so the store sees them together. The results
+/// come back in spawn order; a panicked task fails `case`.
+async fn simultaneously<T, Fut>(
+    case: &str,
+    contenders: usize,
+    attempt: impl Fn(usize) -> Fut,
+) -> Vec<T>
+where
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(contenders));
+    let tasks: Vec<_> = (0..contenders)
+        .map(|i| {
+            let (barrier, attempt) = (Arc::clone(&barrier), attempt(i));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                attempt.await
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(contenders);
+    for task in tasks {
+        results.push(
+            task.await
+                .unwrap_or_else(|e| panic!("{case}: task panicked: {e}")),
+        );
+    }
+    results
+}
+
 /// `contenders` simultaneous inserts of one thread, then as many
 /// simultaneous replaces of the same version, `rounds` times: exactly one
 /// write lands each time and the stored record is the winner's.
@@ -491,27 +524,20 @@ async fn race_puts<S: LeadStore + 'static>(
     round: usize,
 ) -> Version {
     let case = format!("concurrent_put round {round} {expected:?}");
-    let barrier = Arc::new(tokio::sync::Barrier::new(contenders));
-    let tasks: Vec<_> = (0..contenders)
-        .map(|i| {
-            let store = Arc::clone(store);
-            let barrier = Arc::clone(&barrier);
-            let record = LeadRecord {
-                last_reason: Some(format!("contender {i}")),
-                ..sample_record(thread, T0)
-            };
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let written = store.put(&record, expected).await;
-                (record, written)
-            })
-        })
-        .collect();
+    let puts = simultaneously(&case, contenders, |i| {
+        let store = Arc::clone(store);
+        let record = LeadRecord {
+            last_reason: Some(format!("contender {i}")),
+            ..sample_record(thread, T0)
+        };
+        async move {
+            let written = store.put(&record, expected).await;
+            (record, written)
+        }
+    })
+    .await;
     let mut winners = Vec::new();
-    for task in tasks {
-        let (record, written) = task
-            .await
-            .unwrap_or_else(|e| panic!("{case}: task panicked: {e}"));
+    for (record, written) in puts {
         if written.unwrap_or_else(|e| panic!("{case}: put failed: {e}")) {
             winners.push(record);
         }
@@ -1310,22 +1336,17 @@ pub async fn one_look_per_interval_and_one_update_holder<S: LeadStore + 'static>
             ok(case, "mark_sent", lead.mark_sent(&sent_mark(T0 + 3)).await),
             "{case}: lead sent"
         );
-        let barrier = Arc::new(tokio::sync::Barrier::new(contenders));
-        let looks = (0..contenders).map(|_| {
-            let (store, thread, barrier) =
-                (Arc::clone(&store), thread.clone(), Arc::clone(&barrier));
-            tokio::spawn(async move {
-                let look = Look {
-                    now: T0 + 100,
-                    interval: 60,
-                };
-                barrier.wait().await;
-                lease::claim_look(store.as_ref(), &thread, &look, None).await
-            })
-        });
+        let looks = simultaneously(case, contenders, |_| {
+            let (store, thread) = (Arc::clone(&store), thread.clone());
+            let look = Look {
+                now: T0 + 100,
+                interval: 60,
+            };
+            async move { lease::claim_look(store.as_ref(), &thread, &look, None).await }
+        })
+        .await;
         let mut won = 0;
-        for task in looks.collect::<Vec<_>>() {
-            let claimed = task.await.unwrap_or_else(|e| panic!("{case}: task: {e}"));
+        for claimed in looks {
             won += usize::from(ok(case, "claim_look", claimed));
         }
         assert_eq!(
@@ -1333,20 +1354,18 @@ pub async fn one_look_per_interval_and_one_update_holder<S: LeadStore + 'static>
             "{case} round {round}: exactly one look of {contenders}"
         );
 
-        let acquires = (0..contenders).map(|_| {
-            let (store, thread, barrier) =
-                (Arc::clone(&store), thread.clone(), Arc::clone(&barrier));
-            tokio::spawn(async move {
-                let req = acquire_request(&thread, T0 + 110);
-                barrier.wait().await;
+        let acquires = simultaneously(case, contenders, |_| {
+            let (store, thread) = (Arc::clone(&store), thread.clone());
+            let req = acquire_request(&thread, T0 + 110);
+            async move {
                 let seen = store.load(&thread).await?;
                 let won = lease::acquire_sent(store.as_ref(), &req, seen).await?;
                 Ok::<_, crate::StoreError>(matches!(won, Acquired::Won(_)))
-            })
-        });
+            }
+        })
+        .await;
         let mut won = 0;
-        for task in acquires.collect::<Vec<_>>() {
-            let result = task.await.unwrap_or_else(|e| panic!("{case}: task: {e}"));
+        for result in acquires {
             won += usize::from(result.unwrap_or_else(|e| panic!("{case}: acquire_sent: {e}")));
         }
         assert_eq!(
@@ -1480,23 +1499,14 @@ pub async fn concurrent_delivery_claims<S: LeadStore + 'static>(
     for round in 0..rounds {
         let thread = fresh_thread("claims");
         let ids = sent_with_event(store.as_ref(), &thread, DELIVERY_ERA + 100).await;
-        let barrier = Arc::new(tokio::sync::Barrier::new(contenders));
-        let tasks: Vec<_> = (0..contenders)
-            .map(|_| {
-                let (store, thread, id) = (Arc::clone(&store), thread.clone(), ids[0].clone());
-                let barrier = Arc::clone(&barrier);
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    let now = DELIVERY_ERA + 101;
-                    lease::claim_delivery(store.as_ref(), &thread, &id, now, now + 60).await
-                })
-            })
-            .collect();
+        let claims = simultaneously("claims", contenders, |_| {
+            let (store, thread, id) = (Arc::clone(&store), thread.clone(), ids[0].clone());
+            let now = DELIVERY_ERA + 101;
+            async move { lease::claim_delivery(store.as_ref(), &thread, &id, now, now + 60).await }
+        })
+        .await;
         let mut won = 0;
-        for task in tasks {
-            let claimed = task
-                .await
-                .unwrap_or_else(|e| panic!("claims: task panicked: {e}"));
+        for claimed in claims {
             if claimed.unwrap_or_else(|e| panic!("claims round {round}: {e}")) {
                 won += 1;
             }
@@ -1530,31 +1540,23 @@ pub async fn concurrent_acquires_across<S: LeadStore + 'static>(
     assert!(!stores.is_empty(), "concurrent: at least one store handle");
     for round in 0..rounds {
         let thread = fresh_thread("concurrent");
-        let barrier = Arc::new(tokio::sync::Barrier::new(contenders));
-        let tasks: Vec<_> = (0..contenders)
-            .map(|i| {
-                let store = Arc::clone(&stores[i % stores.len()]);
-                let thread = thread.clone();
-                let barrier = Arc::clone(&barrier);
-                tokio::spawn(async move {
-                    let req = acquire_request(&thread, T0);
-                    barrier.wait().await;
-                    // The won record, or the holder's record for a loser.
-                    let result = match lease::acquire(store.as_ref(), &req, None).await {
-                        Ok(Acquired::Won(lease)) => Ok((true, lease.record().clone())),
-                        Ok(Acquired::Lost(holder)) => Ok((false, holder)),
-                        Err(e) => Err(e),
-                    };
-                    (req.lease_id, result)
-                })
-            })
-            .collect();
+        let acquires = simultaneously("concurrent", contenders, |i| {
+            let store = Arc::clone(&stores[i % stores.len()]);
+            let req = acquire_request(&thread, T0);
+            async move {
+                // The won record, or the holder's record for a loser.
+                let result = match lease::acquire(store.as_ref(), &req, None).await {
+                    Ok(Acquired::Won(lease)) => Ok((true, lease.record().clone())),
+                    Ok(Acquired::Lost(holder)) => Ok((false, holder)),
+                    Err(e) => Err(e),
+                };
+                (req.lease_id, result)
+            }
+        })
+        .await;
         let mut winners = Vec::new();
         let mut losers = Vec::new();
-        for task in tasks {
-            let (lease_id, result) = task
-                .await
-                .unwrap_or_else(|e| panic!("concurrent: task panicked: {e}"));
+        for (lease_id, result) in acquires {
             match result.unwrap_or_else(|e| panic!("concurrent round {round}: acquire failed: {e}"))
             {
                 (true, record) => winners.push((lease_id, record)),
