@@ -130,10 +130,7 @@ fn assert_valid(hooks: &[ReceivedHook]) {
 
 #[tokio::test]
 async fn a_lead_reaches_the_webhook_signed_and_valid_and_slack_once() {
-    let hooks = WebhookReceiver::start(
-        0,
-        &["--secret", SECRET, "--schema", &WebhookReceiver::schema()],
-    );
+    let hooks = WebhookReceiver::signed(0, SECRET, &[]);
     let room = WebhookReceiver::start(0, &["--then", "200"]);
     let s = setup(vec![webhook(&hooks.url()), slack(&room.url())]);
     s.send(TRUCK).await;
@@ -188,17 +185,7 @@ async fn a_receiver_holding_another_secret_rejects_the_signature() {
 
 #[tokio::test]
 async fn a_receiver_failing_three_times_gets_one_id_until_it_answers() {
-    let hooks = WebhookReceiver::start(
-        0,
-        &[
-            "--secret",
-            SECRET,
-            "--schema",
-            &WebhookReceiver::schema(),
-            "--answers",
-            "503,500,429",
-        ],
-    );
+    let hooks = WebhookReceiver::signed(0, SECRET, &["--answers", "503,500,429"]);
     let s = setup(vec![webhook(&hooks.url())]);
     s.send(TRUCK).await;
     for _ in 0..4 {
@@ -239,10 +226,7 @@ async fn a_receiver_down_gets_the_event_once_it_is_back() {
         panic!("a refused connection is retried");
     };
     assert!(at > NOW);
-    let hooks = WebhookReceiver::start(
-        port,
-        &["--secret", SECRET, "--schema", &WebhookReceiver::schema()],
-    );
+    let hooks = WebhookReceiver::signed(port, SECRET, &[]);
     s.clock.advance(Duration::from_secs(60));
     s.deliver(TRUCK).await;
     let got = hooks.wait_for(1, WAIT);
@@ -257,10 +241,7 @@ async fn a_receiver_down_gets_the_event_once_it_is_back() {
 #[tokio::test]
 async fn a_hostile_chat_cannot_ping_the_channel_or_disguise_a_link_in_slack() {
     let room = WebhookReceiver::start(0, &["--then", "200"]);
-    let hooks = WebhookReceiver::start(
-        0,
-        &["--secret", SECRET, "--schema", &WebhookReceiver::schema()],
-    );
+    let hooks = WebhookReceiver::signed(0, SECRET, &[]);
     let s = setup(vec![slack(&room.url()), webhook(&hooks.url())]);
     let hostile = thread(HOSTILE);
     let item = ThreadItem {
@@ -350,10 +331,7 @@ async fn the_documented_example_matches_the_schema() {
 
 #[tokio::test]
 async fn an_update_email_reaches_each_sink_once_as_lead_updated() {
-    let hooks = WebhookReceiver::start(
-        0,
-        &["--secret", SECRET, "--schema", &WebhookReceiver::schema()],
-    );
+    let hooks = WebhookReceiver::signed(0, SECRET, &[]);
     let room = WebhookReceiver::start(0, &["--then", "200"]);
     let s = setup(vec![webhook(&hooks.url()), slack(&room.url())]);
     s.send(TRUCK).await;

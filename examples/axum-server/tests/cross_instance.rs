@@ -273,8 +273,7 @@ async fn three_instances_on_dynamodb_deliver_one_event_id_per_sink() {
 /// the same `webhook-id`.
 async fn three_instances_deliver_one_event_id_per_sink(backend: Backend, name: &str) {
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let schema = WebhookReceiver::schema();
-    let hooks = WebhookReceiver::start(0, &["--secret", SECRET, "--schema", &schema]);
+    let hooks = WebhookReceiver::signed(0, SECRET, &[]);
     let room = WebhookReceiver::start(0, &["--then", "200"]);
     let (hook_url, room_url) = (hooks.url(), room.url());
     let sinks = [

@@ -18,13 +18,6 @@ const TRUCK: &str = "cthr_fx_en_truck_seats";
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TRIGGERS: usize = 200;
 
-fn signed_receiver(port: u16, options: &[&str]) -> WebhookReceiver {
-    let schema = WebhookReceiver::schema();
-    let mut all = vec!["--secret", SECRET, "--schema", &schema];
-    all.extend_from_slice(options);
-    WebhookReceiver::start(port, &all)
-}
-
 /// The live settings with the webhook at `webhook` (and Slack at `slack`).
 fn with_sinks(live: &Live, webhook: &str, slack: Option<&str>) -> BTreeMap<String, String> {
     let mut env = live.with("LEADS_WEBHOOK_URL", webhook);
@@ -86,7 +79,7 @@ async fn inspect(env: &BTreeMap<String, String>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simultaneous_triggers_make_one_email_and_one_event_per_sink() {
     let live = Live::start().await;
-    let hooks = signed_receiver(0, &[]);
+    let hooks = WebhookReceiver::signed(0, SECRET, &[]);
     let room = WebhookReceiver::start(0, &["--then", "200"]);
     let server = ServerProcess::start(
         &binary(),
@@ -139,7 +132,7 @@ async fn a_receiver_down_for_the_run_gets_the_event_after_it_comes_back() {
     assert!(shown.contains("webhook:default lead.created"), "{shown}");
     assert!(shown.contains("due"), "{shown}");
 
-    let hooks = signed_receiver(port, &[]);
+    let hooks = WebhookReceiver::signed(port, SECRET, &[]);
     let back = Instant::now();
     let got = hooks.wait_for(1, Duration::from_secs(90));
     assert_eq!(got.len(), 1, "delivered once the receiver is back");
@@ -162,7 +155,7 @@ async fn a_receiver_down_for_the_run_gets_the_event_after_it_comes_back() {
 async fn a_410_disables_the_sink_visibly_and_resend_sink_delivers_with_the_same_id() {
     let live = Live::start().await;
     let port = free_port();
-    let gone = signed_receiver(port, &["--then", "410"]);
+    let gone = WebhookReceiver::signed(port, SECRET, &["--then", "410"]);
     let url = format!("http://127.0.0.1:{port}/hook");
     let env = with_sinks(&live, &url, None);
     let server = ServerProcess::start(&binary(), &env).await;
@@ -178,7 +171,7 @@ async fn a_410_disables_the_sink_visibly_and_resend_sink_delivers_with_the_same_
     assert!(shown.contains("disabled"), "{shown}");
     drop(gone);
 
-    let fixed = signed_receiver(port, &[]);
+    let fixed = WebhookReceiver::signed(port, SECRET, &[]);
     let out = tokio::process::Command::new(binary())
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -222,6 +222,16 @@ impl WebhookReceiver {
         Self { child, port, dir }
     }
 
+    /// A receiver that verifies every signature with `secret` and checks
+    /// every payload against the committed schema, with more `options`
+    /// (e.g. `["--then", "410"]`).
+    pub fn signed(port: u16, secret: &str, options: &[&str]) -> Self {
+        let schema = Self::schema();
+        let mut all = vec!["--secret", secret, "--schema", &schema];
+        all.extend_from_slice(options);
+        Self::start(port, &all)
+    }
+
     /// The schema file the receiver validates signed events against.
     pub fn schema() -> String {
         repo_root()
