@@ -7,23 +7,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chatkit-leads/target}"
 
-# Publishable: no `publish = false` in the manifest.
-mapfile -t crates < <(cargo metadata --format-version 1 --no-deps --locked | python3 -c '
+# Publishable: no `publish = false` in the manifest. Each as
+# `<name>-<version>`, the stem of its `.crate` file.
+crates=()
+packages=()
+while read -r name version; do
+    crates+=("$name")
+    packages+=("$name-$version")
+done < <(cargo metadata --format-version 1 --no-deps --locked | python3 -c '
 import json, sys
 for p in json.load(sys.stdin)["packages"]:
     if p["publish"] is None:
-        print(p["name"])')
+        print(p["name"], p["version"])')
 echo "packaging ${#crates[@]} crates: ${crates[*]}"
 cargo package --locked --quiet "${crates[@]/#/--package=}"
 
 # Every package carries its README and both licences.
-version=$(cargo metadata --format-version 1 --no-deps --locked | python3 -c '
-import json, sys; print(json.load(sys.stdin)["packages"][0]["version"])')
-for crate in "${crates[@]}"; do
-    listing=$(tar -tzf "$CARGO_TARGET_DIR/package/$crate-$version.crate")
+for package in "${packages[@]}"; do
+    listing=$(tar -tzf "$CARGO_TARGET_DIR/package/$package.crate")
     for file in README.md LICENSE-MIT LICENSE-APACHE; do
-        grep -qx "$crate-$version/$file" <<<"$listing" || {
-            echo "$crate-$version.crate lacks $file" >&2
+        grep -qx "$package/$file" <<<"$listing" || {
+            echo "$package.crate lacks $file" >&2
             exit 1
         }
     done
@@ -32,12 +36,15 @@ done
 # The core's tests pass in its unpacked package (only crates.io around it).
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-tar -xzf "$CARGO_TARGET_DIR/package/chatkit-leads-core-$version.crate" -C "$scratch"
+for i in "${!crates[@]}"; do
+    [ "${crates[$i]}" = chatkit-leads-core ] && core=${packages[$i]}
+done
+tar -xzf "$CARGO_TARGET_DIR/package/$core.crate" -C "$scratch"
 # The archive keeps the files' old times, so a test binary built from an
 # earlier scratch copy would look fresh and run with that copy's (deleted)
 # CARGO_MANIFEST_DIR baked in: make the sources newer than any build.
 find "$scratch" -type f -exec touch {} +
-if ! (cd "$scratch/chatkit-leads-core-$version" && cargo test --quiet --all-features) >"$scratch/test.log" 2>&1; then
+if ! (cd "$scratch/$core" && cargo test --quiet --all-features) >"$scratch/test.log" 2>&1; then
     cat "$scratch/test.log" >&2
     echo "the unpacked chatkit-leads-core fails its tests" >&2
     exit 1
